@@ -1,0 +1,206 @@
+/**
+ * The backend seam: what every native TLS library (OpenSSL, mbedTLS) provides
+ * to the layers above. Engines are sans-IO state machines: ciphertext in,
+ * ciphertext out, plaintext through `read`/`write`; they never touch a socket.
+ *
+ * @module
+ */
+
+import type { CryptoProvider } from "./crypto_provider.ts";
+export type { CryptoProvider } from "./crypto_provider.ts";
+
+/** The native TLS libraries jsec can load. */
+export type BackendName = "openssl" | "mbedtls";
+
+/** Protocol versions as options spell them. */
+export type TlsVersion = "TLS1.2" | "TLS1.3";
+
+/** Who verifies whom on the server. */
+export type ClientAuth = "none" | "request" | "require";
+
+/** What a backend (and the loaded version of its library) can do. */
+export interface Capabilities {
+  tls12: boolean;
+  tls13: boolean;
+  dtls12: boolean;
+  dtls13: boolean;
+  keyUpdate: boolean;
+  ocsp: boolean;
+  exportKeyingMaterial: boolean;
+  sessionResumption: boolean;
+  sessionTickets: boolean;
+  alpn: boolean;
+  sni: boolean;
+  keylog: boolean;
+  /** Key-exchange groups the library offers, in the names `groups` accepts. */
+  groups: string[];
+  /** Post-quantum hybrid groups among `groups` (empty when the library has none). */
+  postQuantumGroups: string[];
+}
+
+/** A parsed X.509 certificate. */
+export interface CertInfo {
+  /** Subject as an RFC 4514 string, e.g. "CN=localhost,O=Acme". */
+  subject: string;
+  /** Issuer as an RFC 4514 string. */
+  issuer: string;
+  /** The subject's common name, when it has one. */
+  commonName: string | null;
+  /** Subject alternative names, e.g. "DNS:localhost", "IP:127.0.0.1", "email:a@b". */
+  san: string[];
+  notBefore: Date;
+  notAfter: Date;
+  /** Serial number, upper-case hex. */
+  serial: string;
+  /** SHA-256 of the DER, upper-case hex pairs joined with ":". */
+  fingerprint256: string;
+  /** True when basicConstraints says CA. */
+  isCa: boolean;
+  /** "rsa", "ec", "ed25519", "ed448", ... */
+  publicKeyType: string;
+  /** Key size in bits (RSA modulus, EC field size). */
+  publicKeyBits: number;
+  /** The curve for EC keys ("P-256", ...), else null. */
+  curve: string | null;
+  /** The certificate itself, DER. */
+  der: Uint8Array;
+}
+
+/**
+ * A context's configuration, normalized and validated by the options layer:
+ * files already read, defaults applied. Backends trust its shape but still
+ * validate anything they pass to C.
+ */
+export interface ContextConfig {
+  side: "client" | "server";
+  /** DTLS instead of TLS. */
+  datagram: boolean;
+  /** Verify the peer's certificate chain (client: the server; server: see clientAuth). */
+  verify: boolean;
+  /** Trust anchors: PEM or DER contents. */
+  caCerts: Uint8Array[];
+  caFile?: string;
+  caPath?: string;
+  /** Load the system's trust store (when verifying and no CA was given). */
+  systemTrust: boolean;
+  /** Own certificate chain (PEM may hold several) and key, PEM or DER. */
+  cert?: Uint8Array;
+  key?: Uint8Array;
+  keyPassword?: string;
+  /** Server: certificates by SNI host name. */
+  sni: { name: string; cert: Uint8Array; key: Uint8Array }[];
+  alpnProtocols: string[];
+  clientAuth: ClientAuth;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  /** TLS 1.2 cipher list (OpenSSL syntax). */
+  ciphers?: string;
+  /** TLS 1.3 suites, colon-separated IANA names. */
+  cipherSuites?: string;
+  /** Key-exchange groups, colon-separated. */
+  groups?: string;
+  /** Server session cache size (0 disables the cache). */
+  sessionCacheSize?: number;
+  /** Server session lifetime in seconds. */
+  sessionTimeout?: number;
+  /** Session tickets (default true). */
+  tickets: boolean;
+  /** NSS key log lines, for debugging with Wireshark. */
+  keylog?: (line: string) => void;
+  /** DTLS path MTU. */
+  mtu?: number;
+}
+
+/** Per-connection engine settings. */
+export interface EngineOptions {
+  /** Client: SNI to send (null: none, as for IP addresses). */
+  serverName?: string | null;
+  /** Client: the DNS name or IP address the certificate must match (null: no name check). */
+  verifyName?: string | null;
+  /** Client: a session from `exportSession()` to resume. */
+  session?: Uint8Array;
+}
+
+/** Progress of a handshake step. */
+export type HandshakeState = "done" | "want-read";
+
+/** `Engine.read` result: no plaintext until more ciphertext is fed. */
+export const WANT_READ = 0;
+/** `Engine.read` result: the peer sent close_notify. */
+export const EOF = -1;
+
+/** What an engine knows about its connection after the handshake. */
+export interface EngineInfo {
+  protocol: "TLSv1.2" | "TLSv1.3" | "DTLSv1.2" | "DTLSv1.3";
+  cipher: string;
+  cipherBits: number;
+  alpnProtocol: string | null;
+  serverName: string | null;
+  sessionReused: boolean;
+  peerCertificate: CertInfo | null;
+  /** The peer's chain as sent, leaf first. */
+  peerCertificateChain: CertInfo[];
+  /** Negotiated key-exchange group, e.g. "X25519". */
+  group: string | null;
+  /** Signature algorithm the peer signed the handshake with, when known. */
+  signatureAlgorithm: string | null;
+}
+
+/**
+ * A sans-IO TLS or DTLS connection. Every method is synchronous and does no
+ * I/O; the caller moves ciphertext between `pull`/`feed` and the transport.
+ */
+export interface Engine {
+  readonly datagram: boolean;
+  /** True once the handshake has completed. */
+  readonly handshakeDone: boolean;
+  /** Ciphertext from the transport (DTLS: exactly one datagram). */
+  feed(data: Uint8Array): void;
+  /** Bytes of ciphertext waiting to be sent (DTLS: size of the next datagram). */
+  pending(): number;
+  /** Moves pending ciphertext into `into`; returns the count (DTLS: one datagram). */
+  pull(into: Uint8Array): number;
+  /** Advances the handshake. Throws {@link TlsError} on failure. */
+  handshake(): HandshakeState;
+  /** Plaintext into `into`: a count > 0, {@link WANT_READ} or {@link EOF}. */
+  read(into: Uint8Array): number;
+  /** Encrypts `data`; the records wait in the `pull` queue. Returns bytes consumed. */
+  write(data: Uint8Array): number;
+  /** Queues close_notify. */
+  shutdown(): void;
+  info(): EngineInfo;
+  /** The session for resumption, once the handshake is done (null if none). */
+  exportSession(): Uint8Array | null;
+  /** TLS 1.3 key update; with `requestPeer` the peer updates too. */
+  keyUpdate(requestPeer: boolean): void;
+  /** RFC 5705 / RFC 8446 keying material exporter. */
+  exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array;
+  /** DTLS: ms until the retransmission timer fires, or null when none is running. */
+  timeout(): number | null;
+  /** DTLS: the retransmission timer fired. */
+  onTimer(): void;
+  /** Frees native memory; idempotent. */
+  free(): void;
+}
+
+/** A configured native context, shared by many engines. */
+export interface NativeContext {
+  readonly config: ContextConfig;
+  createEngine(options: EngineOptions): Engine;
+  /** Frees native memory once no engine uses it; idempotent. */
+  free(): void;
+}
+
+/** One native TLS library behind jsec's interface. */
+export interface Backend {
+  readonly name: BackendName;
+  /** The loaded library's version, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
+  readonly version: string;
+  /** Paths of the loaded library files. */
+  readonly libraries: string[];
+  readonly capabilities: Capabilities;
+  /** Builds a context; throws `TlsError("INVALID_OPTION" | "UNSUPPORTED")` for what it cannot take. */
+  createContext(config: ContextConfig): NativeContext;
+  /** The crypto primitives of this library. */
+  readonly crypto: CryptoProvider;
+}

@@ -1,0 +1,390 @@
+/**
+ * The OpenSSL sans-IO engine: one `SSL` between two memory BIOs. Ciphertext
+ * goes in with `feed` (BIO_write on the read BIO) and out with `pull`
+ * (BIO_read on the write BIO); plaintext through SSL_read/SSL_write.
+ *
+ * For DTLS the write BIO glues datagrams together, so `pull` splits its
+ * output on record headers and packs whole records into datagrams ≤ MTU.
+ *
+ * @module
+ */
+
+import { cstr, isNull, type Ptr, ptrOf, ptrValue, readCString, writePtrTo } from "../../ffi/runtime.ts";
+import { BIO_CTRL, SSL_CTRL, SSL_ERROR } from "../../ffi/openssl.ts";
+import { TlsError } from "../../errors.ts";
+import { EOF, WANT_READ } from "../backend.ts";
+import type { CertInfo, Engine, EngineInfo, EngineOptions, HandshakeState } from "../backend.ts";
+import { certificateDer, copyOutPair } from "./certs.ts";
+import { drainErrors, tlsFailure } from "./errors.ts";
+import type { OpenSslContext } from "./context.ts";
+import { DatagramQueue } from "./datagrams.ts";
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** True when `name` is an IPv4 or IPv6 address literal. */
+export function isIpAddress(name: string): boolean {
+  return IPV4.test(name) || name.includes(":");
+}
+
+const PKEY_TYPE: Record<number, string> = {
+  6: "rsa_pkcs1",
+  912: "rsa_pss",
+  408: "ecdsa",
+  1087: "ed25519",
+  1088: "ed448",
+};
+
+const scratch8 = new Uint8Array(8);
+const scratch4 = new Uint8Array(4);
+const timeval = new Uint8Array(new ArrayBuffer(16));
+
+interface Native {
+  ssl: Ptr;
+  rbio: Ptr;
+  wbio: Ptr;
+  ctx: OpenSslContext;
+}
+
+const registry = new FinalizationRegistry<Native>((n) => {
+  n.ctx.o.ssl.SSL_free(n.ssl); // frees both BIOs too
+  n.ctx.engines.delete(ptrValue(n.ssl));
+  n.ctx.release();
+});
+
+/** One TLS or DTLS connection's state in OpenSSL. */
+export class OpenSslEngine implements Engine {
+  readonly datagram: boolean;
+  handshakeDone = false;
+  #n: Native;
+  #ssl: Ptr;
+  #rbio: Ptr;
+  #wbio: Ptr;
+  #session: Uint8Array | null = null;
+  #datagrams: DatagramQueue | null;
+  #freed = false;
+
+  constructor(ctx: OpenSslContext, options: EngineOptions) {
+    const o = ctx.o;
+    this.datagram = ctx.config.datagram;
+    o.crypto.ERR_clear_error();
+    const ssl = o.ssl.SSL_new(ctx.ptr);
+    if (isNull(ssl)) throw new TlsError("HANDSHAKE", "SSL_new failed");
+    const rbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
+    const wbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
+    o.ssl.SSL_set_bio(ssl, rbio, wbio); // the SSL owns both BIOs now
+    this.#ssl = ssl;
+    this.#rbio = rbio;
+    this.#wbio = wbio;
+    this.#n = { ssl, rbio, wbio, ctx };
+    ctx.engines.set(ptrValue(ssl), new WeakRef(this));
+    registry.register(this, this.#n, this);
+    this.#datagrams = this.datagram ? new DatagramQueue(ctx.config.mtu ?? 1200) : null;
+    try {
+      this.#setup(options);
+    } catch (e) {
+      this.free();
+      throw e;
+    }
+  }
+
+  get #o() {
+    return this.#n.ctx.o;
+  }
+
+  #setup(options: EngineOptions): void {
+    const { ssl } = this.#o;
+    const config = this.#n.ctx.config;
+    if (this.datagram) {
+      ssl.SSL_ctrl(this.#ssl, SSL_CTRL.SET_MTU, BigInt(config.mtu ?? 1200), null);
+    }
+    if (config.side === "server") {
+      ssl.SSL_set_accept_state(this.#ssl);
+      return;
+    }
+    ssl.SSL_set_connect_state(this.#ssl);
+    if (options.serverName) {
+      ssl.SSL_ctrl(this.#ssl, SSL_CTRL.SET_TLSEXT_HOSTNAME, 0n, ptrOf(cstr(options.serverName)));
+    }
+    if (config.verify && options.verifyName) {
+      const name = options.verifyName;
+      const ok = isIpAddress(name)
+        ? this.#o.crypto.X509_VERIFY_PARAM_set1_ip_asc(ssl.SSL_get0_param(this.#ssl), cstr(name))
+        : ssl.SSL_set1_host(this.#ssl, cstr(name));
+      if (ok !== 1) {
+        throw new TlsError("INVALID_OPTION", `invalid option serverName: ${JSON.stringify(name)}`, {
+          option: "serverName",
+        });
+      }
+    }
+    if (options.session) this.#setSession(options.session);
+  }
+
+  #setSession(der: Uint8Array): void {
+    const { ssl } = this.#o;
+    if (der.length === 0) {
+      throw new TlsError("INVALID_OPTION", "invalid option session: empty", { option: "session" });
+    }
+    const pp = new Uint8Array(8);
+    writePtrTo(pp, 0, ptrOf(der));
+    const sess = ssl.d2i_SSL_SESSION(null, pp, BigInt(der.length));
+    if (isNull(sess)) {
+      drainErrors(this.#o);
+      throw new TlsError("INVALID_OPTION", "invalid option session: not a session from exportSession()", {
+        option: "session",
+      });
+    }
+    ssl.SSL_set_session(this.#ssl, sess);
+    ssl.SSL_SESSION_free(sess);
+  }
+
+  /** Called from the context's new-session callback (client side). */
+  onNewSession(sess: Ptr): void {
+    const der = sessionDer(this.#o.ssl, sess);
+    if (der) this.#session = der;
+  }
+
+  feed(data: Uint8Array): void {
+    this.#live();
+    if (data.length === 0) return;
+    const n = this.#o.crypto.BIO_write(this.#rbio, data, data.length);
+    if (n !== data.length) throw new TlsError("PROTOCOL", "could not queue ciphertext");
+  }
+
+  pending(): number {
+    if (this.#freed) return 0;
+    if (this.#datagrams) {
+      this.#drainDatagrams();
+      return this.#datagrams.nextSize();
+    }
+    return Number(this.#o.crypto.BIO_ctrl(this.#wbio, BIO_CTRL.PENDING, 0n, null));
+  }
+
+  pull(into: Uint8Array): number {
+    if (this.#freed || into.length === 0) return 0;
+    if (this.#datagrams) {
+      this.#drainDatagrams();
+      return this.#datagrams.shift(into);
+    }
+    const n = this.#o.crypto.BIO_read(this.#wbio, into, Math.min(into.length, 0x7fffffff));
+    return n > 0 ? n : 0;
+  }
+
+  #drainDatagrams(): void {
+    const size = Number(this.#o.crypto.BIO_ctrl(this.#wbio, BIO_CTRL.PENDING, 0n, null));
+    if (size <= 0) return;
+    const buf = new Uint8Array(size);
+    const n = this.#o.crypto.BIO_read(this.#wbio, buf, size);
+    if (n > 0) this.#datagrams!.push(buf.subarray(0, n));
+  }
+
+  handshake(): HandshakeState {
+    this.#live();
+    if (this.handshakeDone) return "done";
+    const { ssl, crypto } = this.#o;
+    crypto.ERR_clear_error();
+    const r = ssl.SSL_do_handshake(this.#ssl);
+    if (r === 1) {
+      this.handshakeDone = true;
+      return "done";
+    }
+    const err = ssl.SSL_get_error(this.#ssl, r);
+    if (err === SSL_ERROR.WANT_READ || err === SSL_ERROR.WANT_WRITE) return "want-read";
+    throw this.#failure("handshake", "HANDSHAKE");
+  }
+
+  read(into: Uint8Array): number {
+    this.#live();
+    if (into.length === 0) return WANT_READ;
+    const { ssl, crypto } = this.#o;
+    crypto.ERR_clear_error();
+    const r = ssl.SSL_read(this.#ssl, into, Math.min(into.length, 0x7fffffff));
+    if (r > 0) return r;
+    const err = ssl.SSL_get_error(this.#ssl, r);
+    if (err === SSL_ERROR.WANT_READ || err === SSL_ERROR.WANT_WRITE) return WANT_READ;
+    if (err === SSL_ERROR.ZERO_RETURN) return EOF;
+    throw this.#failure("read", "PROTOCOL");
+  }
+
+  write(data: Uint8Array): number {
+    this.#live();
+    if (data.length === 0) return 0;
+    const { ssl, crypto } = this.#o;
+    crypto.ERR_clear_error();
+    const r = ssl.SSL_write(this.#ssl, data, Math.min(data.length, 0x7fffffff));
+    if (r > 0) return r;
+    const err = ssl.SSL_get_error(this.#ssl, r);
+    if (err === SSL_ERROR.WANT_READ || err === SSL_ERROR.WANT_WRITE) return 0;
+    throw this.#failure("write", "PROTOCOL");
+  }
+
+  shutdown(): void {
+    if (this.#freed) return;
+    this.#o.crypto.ERR_clear_error();
+    this.#o.ssl.SSL_shutdown(this.#ssl);
+    drainErrors(this.#o);
+  }
+
+  #failure(what: string, fallback: "HANDSHAKE" | "PROTOCOL"): TlsError {
+    const o = this.#o;
+    const errors = drainErrors(o);
+    return tlsFailure(o, what, fallback, o.ssl.SSL_get_verify_result(this.#ssl), errors);
+  }
+
+  info(): EngineInfo {
+    this.#live();
+    const { ssl, crypto } = this.#o;
+    const s = this.#ssl;
+    const cipher = ssl.SSL_get_current_cipher(s);
+    const alpnPtr = new Uint8Array(8);
+    const alpnLen = new Uint8Array(4);
+    ssl.SSL_get0_alpn_selected(s, alpnPtr, alpnLen);
+    const alpn = copyOutPair(alpnPtr, alpnLen);
+    const groupNid = Number(ssl.SSL_ctrl(s, SSL_CTRL.GET_NEGOTIATED_GROUP, 0n, null));
+    let group: string | null = null;
+    if (groupNid > 0) {
+      const p = ssl.SSL_group_to_name ? ssl.SSL_group_to_name(s, groupNid) : crypto.OBJ_nid2sn(groupNid);
+      group = readCString(p) || null;
+    }
+    const chain = this.#peerChain();
+    return {
+      protocol: readCString(ssl.SSL_get_version(s)) as EngineInfo["protocol"],
+      cipher: isNull(cipher) ? "" : readCString(ssl.SSL_CIPHER_standard_name(cipher)),
+      cipherBits: isNull(cipher) ? 0 : ssl.SSL_CIPHER_get_bits(cipher, null),
+      alpnProtocol: alpn ? new TextDecoder().decode(alpn) : null,
+      serverName: readCString(ssl.SSL_get_servername(s, 0)) || null,
+      sessionReused: ssl.SSL_session_reused(s) === 1,
+      peerCertificate: chain[0] ?? null,
+      peerCertificateChain: chain,
+      group,
+      signatureAlgorithm: this.#peerSignature(),
+    };
+  }
+
+  #peerSignature(): string | null {
+    const { ssl, crypto } = this.#o;
+    if (ssl.SSL_get_peer_signature_type_nid(this.#ssl, scratch4) !== 1) return null;
+    const type = new DataView(scratch4.buffer).getInt32(0, true);
+    const hashNid = new Uint8Array(8);
+    // SSL_get_peer_signature_nid is SSL_ctrl(SSL_CTRL_GET_PEER_SIGNATURE_NID = 108).
+    if (Number(ssl.SSL_ctrl(this.#ssl, 108, 0n, ptrOf(hashNid))) !== 1) return PKEY_TYPE[type] ?? null;
+    const hash = readCString(crypto.OBJ_nid2sn(new DataView(hashNid.buffer).getInt32(0, true)));
+    const name = PKEY_TYPE[type] ?? readCString(crypto.OBJ_nid2sn(type));
+    return type === 1087 || type === 1088 ? name : `${name}_${hash.toLowerCase().replace("-", "")}`;
+  }
+
+  #peerChain(): CertInfo[] {
+    const { ssl, crypto } = this.#o;
+    const parse = this.#n.ctx.parseCertificate;
+    const leaf = ssl.SSL_get1_peer_certificate(this.#ssl);
+    if (isNull(leaf)) return [];
+    const out: CertInfo[] = [];
+    try {
+      const leafDer = certificateDer(this.#o, leaf);
+      out.push(parse(leafDer));
+      const stack = ssl.SSL_get_peer_cert_chain(this.#ssl); // client: includes the leaf
+      const n = isNull(stack) ? 0 : crypto.OPENSSL_sk_num(stack);
+      for (let i = 0; i < n; i++) {
+        const der = certificateDer(this.#o, crypto.OPENSSL_sk_value(stack, i));
+        if (i === 0 && sameBytes(der, leafDer)) continue;
+        out.push(parse(der));
+      }
+    } finally {
+      crypto.X509_free(leaf);
+    }
+    return out;
+  }
+
+  exportSession(): Uint8Array | null {
+    this.#live();
+    if (this.#session) return this.#session.slice();
+    const { ssl } = this.#o;
+    const sess = ssl.SSL_get1_session(this.#ssl);
+    if (isNull(sess)) return null;
+    try {
+      return ssl.SSL_SESSION_is_resumable(sess) === 1 ? sessionDer(ssl, sess) : null;
+    } finally {
+      ssl.SSL_SESSION_free(sess);
+    }
+  }
+
+  keyUpdate(requestPeer: boolean): void {
+    this.#live();
+    const { ssl, crypto } = this.#o;
+    const version = readCString(ssl.SSL_get_version(this.#ssl));
+    if (version !== "TLSv1.3") {
+      throw new TlsError("UNSUPPORTED", `keyUpdate needs TLS 1.3; this connection is ${version}`);
+    }
+    crypto.ERR_clear_error();
+    if (ssl.SSL_key_update(this.#ssl, requestPeer ? 1 : 0) !== 1) throw this.#failure("key update", "PROTOCOL");
+    ssl.SSL_do_handshake(this.#ssl); // sends the KeyUpdate now rather than with the next write
+    drainErrors(this.#o);
+  }
+
+  exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
+    this.#live();
+    if (!this.handshakeDone) throw new TlsError("PROTOCOL", "exportKeyingMaterial before the handshake completed");
+    const out = new Uint8Array(length);
+    const labelBytes = new TextEncoder().encode(label);
+    // An empty buffer has no address in Bun: hand C a 1-byte buffer with length 0.
+    const l = labelBytes.length ? labelBytes : new Uint8Array(1);
+    const c = context && context.length ? context : new Uint8Array(1);
+    this.#o.crypto.ERR_clear_error();
+    const r = this.#o.ssl.SSL_export_keying_material(
+      this.#ssl,
+      out,
+      BigInt(length),
+      l,
+      BigInt(labelBytes.length),
+      c,
+      BigInt(context?.length ?? 0),
+      context ? 1 : 0,
+    );
+    if (r !== 1) throw this.#failure("exportKeyingMaterial", "PROTOCOL");
+    return out;
+  }
+
+  timeout(): number | null {
+    if (!this.datagram || this.#freed) return null;
+    const r = this.#o.ssl.SSL_ctrl(this.#ssl, SSL_CTRL.DTLS_GET_TIMEOUT, 0n, ptrOf(timeval));
+    if (Number(r) !== 1) return null;
+    const dv = new DataView(timeval.buffer);
+    return Number(dv.getBigInt64(0, true)) * 1000 + Math.ceil(Number(dv.getBigInt64(8, true)) / 1000);
+  }
+
+  onTimer(): void {
+    if (!this.datagram || this.#freed) return;
+    this.#o.crypto.ERR_clear_error();
+    this.#o.ssl.SSL_ctrl(this.#ssl, SSL_CTRL.DTLS_HANDLE_TIMEOUT, 0n, null);
+    drainErrors(this.#o);
+  }
+
+  #live(): void {
+    if (this.#freed) throw new TlsError("CLOSED", "the connection's engine has been freed");
+  }
+
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    registry.unregister(this);
+    const n = this.#n;
+    n.ctx.engines.delete(ptrValue(n.ssl));
+    n.ctx.o.ssl.SSL_free(n.ssl);
+    n.ctx.release();
+  }
+}
+
+function sessionDer(ssl: OpenSslContext["o"]["ssl"], sess: Ptr): Uint8Array | null {
+  const len = ssl.i2d_SSL_SESSION(sess, null);
+  if (len <= 0) return null;
+  const out = new Uint8Array(new ArrayBuffer(len));
+  writePtrTo(scratch8, 0, ptrOf(out));
+  ssl.i2d_SSL_SESSION(sess, scratch8);
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+

@@ -1,0 +1,282 @@
+/**
+ * `TlsContext` (a reusable configured context, like Python's `SSLContext`)
+ * and `TlsEngine` (the public sans-IO engine, like Python's `SSLObject`).
+ *
+ * @module
+ */
+
+import { invalidOption, TlsError } from "../errors.ts";
+import type { BackendName, ContextConfig, Engine, EngineInfo, HandshakeState, NativeContext } from "../backends/backend.ts";
+import { getBackend } from "../backends/registry.ts";
+import { buildConfig, type ClientContextOptions, type ServerContextOptions } from "./options.ts";
+
+/** Options of {@link createContext}: a client's, or a server's with `server: true`. */
+export type ContextOptions =
+  | (ClientContextOptions & { server?: false; datagram?: boolean })
+  | (ServerContextOptions & { server: true; datagram?: boolean });
+
+/**
+ * A configured context: certificates, trust, versions, ALPN, session cache.
+ * Build it once and pass it as `context` to many connections. Free it when done
+ * (connections that still use it keep it alive).
+ *
+ * @example
+ * ```ts
+ * import { connect, createContext } from "@jsec/tls";
+ * using ctx = createContext({ caFile: "ca.pem", alpnProtocols: ["h2"] });
+ * const a = await connect({ hostname: "localhost", port: 8443, context: ctx });
+ * const b = await connect({ hostname: "localhost", port: 8443, context: ctx });
+ * ```
+ */
+export class TlsContext implements Disposable {
+  /** The backend this context belongs to. */
+  readonly backend: BackendName;
+  /** "client" or "server". */
+  readonly side: "client" | "server";
+  /** True for a DTLS context. */
+  readonly datagram: boolean;
+  readonly #native: NativeContext;
+
+  /** @internal Use {@link createContext}. */
+  constructor(backend: BackendName, native: NativeContext) {
+    this.backend = backend;
+    this.#native = native;
+    this.side = native.config.side;
+    this.datagram = native.config.datagram;
+  }
+
+  /** @internal The configuration the backend was given. */
+  get config(): ContextConfig {
+    return this.#native.config;
+  }
+
+  /** @internal A new engine on this context. */
+  newEngine(options: Parameters<NativeContext["createEngine"]>[0]): Engine {
+    return this.#native.createEngine(options);
+  }
+
+  /** Frees the native context once no connection uses it. Idempotent. */
+  free(): void {
+    this.#native.free();
+  }
+
+  /** Frees the context (for `using`). */
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+
+/** Builds a context for `side` from options (`server` and `datagram` decide the kind). */
+export function contextFrom(
+  options: Record<string, unknown>,
+  side: "client" | "server",
+  datagram: boolean,
+): TlsContext {
+  const backend = getBackend(options.backend as BackendName | undefined);
+  const config = buildConfig(options, side, datagram);
+  if (datagram && !backend.capabilities.dtls12) {
+    throw new TlsError("UNSUPPORTED", `DTLS is not supported by ${backend.name} (${backend.version})`);
+  }
+  if (config.minVersion === "TLS1.3" && !backend.capabilities.tls13) {
+    throw new TlsError(
+      "UNSUPPORTED",
+      `minVersion "TLS1.3" is not supported by the ${backend.name} backend (${backend.version}): it has no TLS 1.3`,
+      { option: "minVersion" },
+    );
+  }
+  if (!backend.capabilities.tls13 && config.maxVersion === "TLS1.3") config.maxVersion = "TLS1.2";
+  return new TlsContext(backend.name, backend.createContext(config));
+}
+
+/**
+ * Creates a reusable context. `server: true` makes a server context.
+ *
+ * @example
+ * ```ts
+ * import { createContext, listen } from "@jsec/tls";
+ * const ctx = createContext({ server: true, certFile: "cert.pem", keyFile: "key.pem" });
+ * const server = listen({ port: 8443, context: ctx });
+ * ```
+ */
+export function createContext(options: ContextOptions = {}): TlsContext {
+  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  const o = options as unknown as Record<string, unknown>;
+  if (o.datagram !== undefined && typeof o.datagram !== "boolean") invalidOption("datagram", o.datagram, "a boolean");
+  return contextFrom(o, o.server === true ? "server" : "client", o.datagram === true);
+}
+
+/** The context to use: the `context` option (checked), or a new one that the caller owns. */
+export function resolveContext(
+  options: Record<string, unknown>,
+  side: "client" | "server",
+  datagram: boolean,
+): { context: TlsContext; owned: boolean } {
+  const given = options.context;
+  if (given === undefined) return { context: contextFrom(options, side, datagram), owned: true };
+  if (!(given instanceof TlsContext)) invalidOption("context", given, "a TlsContext from createContext()");
+  if (given.side !== side || given.datagram !== datagram) {
+    invalidOption("context", `${given.datagram ? "DTLS" : "TLS"} ${given.side} context`, `a ${datagram ? "DTLS" : "TLS"} ${side} context`);
+  }
+  if (options.backend !== undefined && options.backend !== given.backend) {
+    invalidOption("backend", options.backend, `the context's backend "${given.backend}"`);
+  }
+  return { context: given, owned: false };
+}
+
+/** Options of {@link createEngine}. */
+export type EngineCreateOptions = ContextOptions & {
+  /** Client: the server's name, for SNI and verification. */
+  serverName?: string;
+  /** Client: a session from `exportSession()` to resume. */
+  session?: Uint8Array;
+  /** A context to build the engine on instead of the options. */
+  context?: TlsContext;
+};
+
+/**
+ * A sans-IO TLS engine: no sockets, you move the bytes. Feed it ciphertext
+ * from the peer, send what `pull()` returns, and use `read`/`write` for plaintext.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from "@jsec/tls";
+ * const client = createEngine({ serverName: "localhost", caCerts: [caPem] });
+ * const server = createEngine({ server: true, cert, key });
+ * while (client.handshake() !== "done" || server.handshake() !== "done") {
+ *   for (let d; (d = client.pull());) server.feed(d);
+ *   for (let d; (d = server.pull());) client.feed(d);
+ * }
+ * ```
+ */
+export class TlsEngine implements Disposable {
+  readonly #engine: Engine;
+  readonly #context: TlsContext;
+  readonly #ownsContext: boolean;
+
+  /** @internal Use {@link createEngine}. */
+  constructor(engine: Engine, context: TlsContext, ownsContext: boolean) {
+    this.#engine = engine;
+    this.#context = context;
+    this.#ownsContext = ownsContext;
+  }
+
+  /** The backend running this engine. */
+  get backend(): BackendName {
+    return this.#context.backend;
+  }
+
+  /** True once the handshake has completed. */
+  get handshakeDone(): boolean {
+    return this.#engine.handshakeDone;
+  }
+
+  /** Gives the engine ciphertext received from the peer. */
+  feed(data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) throw new TypeError("feed: expected a Uint8Array");
+    this.#engine.feed(data);
+  }
+
+  /** Ciphertext to send to the peer, or null when there is none (DTLS: one datagram). */
+  pull(): Uint8Array | null {
+    const size = this.#engine.pending();
+    if (size === 0) return null;
+    const out = new Uint8Array(size);
+    const n = this.#engine.pull(out);
+    return n ? out.subarray(0, n) : null;
+  }
+
+  /** Advances the handshake: "done", or "want-read" (feed more). Throws `TlsError`. */
+  handshake(): HandshakeState {
+    return this.#engine.handshake();
+  }
+
+  /** Plaintext into `into`: the count, 0 when more ciphertext is needed, null at close_notify. */
+  read(into: Uint8Array): number | null {
+    if (!(into instanceof Uint8Array)) throw new TypeError("read: expected a Uint8Array");
+    const n = this.#engine.read(into);
+    return n < 0 ? null : n;
+  }
+
+  /** Encrypts plaintext; collect the records with `pull()`. Returns bytes taken. */
+  write(data: Uint8Array): number {
+    if (!(data instanceof Uint8Array)) throw new TypeError("write: expected a Uint8Array");
+    return this.#engine.write(data);
+  }
+
+  /** Queues close_notify. */
+  shutdown(): void {
+    this.#engine.shutdown();
+  }
+
+  /** Protocol, cipher, ALPN, peer certificate. */
+  info(): EngineInfo {
+    return this.#engine.info();
+  }
+
+  /** The session for resumption, if there is one. */
+  exportSession(): Uint8Array | null {
+    return this.#engine.exportSession();
+  }
+
+  /** TLS 1.3 KeyUpdate. */
+  keyUpdate(requestPeer = false): void {
+    this.#engine.keyUpdate(requestPeer);
+  }
+
+  /** Keying material exporter (RFC 5705). */
+  exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
+    if (!Number.isInteger(length) || length < 1 || length > 16384) invalidOption("length", length, "1 to 16384");
+    return this.#engine.exportKeyingMaterial(label, length, context);
+  }
+
+  /** DTLS: ms until the retransmission timer fires, or null. */
+  timeout(): number | null {
+    return this.#engine.timeout();
+  }
+
+  /** DTLS: call when the retransmission timer fires. */
+  onTimer(): void {
+    this.#engine.onTimer();
+  }
+
+  /** Frees native memory. Idempotent. */
+  free(): void {
+    this.#engine.free();
+    if (this.#ownsContext) this.#context.free();
+  }
+
+  /** Frees the engine (for `using`). */
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+
+/** Creates a sans-IO engine (client by default; `server: true` for a server). */
+export function createEngine(options: EngineCreateOptions = {}): TlsEngine {
+  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  const o = options as unknown as Record<string, unknown>;
+  const side = o.server === true ? "server" : "client";
+  const { context, owned } = resolveContext(o, side, o.datagram === true);
+  try {
+    const serverName = o.serverName;
+    if (serverName !== undefined && (typeof serverName !== "string" || !serverName)) {
+      invalidOption("serverName", serverName, "a host name");
+    }
+    if (o.session !== undefined && !(o.session instanceof Uint8Array)) invalidOption("session", o.session, "a Uint8Array");
+    const name = serverName as string | undefined;
+    const engine = context.newEngine({
+      serverName: name && !isIp(name) ? name : null,
+      verifyName: name ?? null,
+      session: o.session as Uint8Array | undefined,
+    });
+    return new TlsEngine(engine, context, owned);
+  } catch (e) {
+    if (owned) context.free();
+    throw e;
+  }
+}
+
+/** True for an IPv4 or IPv6 literal (no SNI is sent for those, RFC 6066 §3). */
+export function isIp(name: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(":");
+}

@@ -1,0 +1,410 @@
+/**
+ * Ciphertext transports: Deno's and Bun's TCP and Unix sockets, and any
+ * user {@link Duplex}, behind one small interface. This is the only file in
+ * `streams/` that knows which runtime it runs on.
+ *
+ * @module
+ */
+
+import { runtime } from "../backends/registry.ts";
+
+/** A socket address. */
+export interface Addr {
+  hostname: string;
+  port: number;
+  transport: "tcp" | "udp" | "unix";
+  path?: string;
+}
+
+/** A pair of Web Streams carrying bytes. */
+export interface Duplex {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+}
+
+/** What a TLS connection needs from the thing under it. */
+export interface Transport {
+  /** Reads into `into`; null at end of stream. */
+  read(into: Uint8Array): Promise<number | null>;
+  /** Writes all of `data`; the caller may reuse `data` once this resolves. */
+  write(data: Uint8Array): Promise<void>;
+  /** Ends the writing side, keeps reading. */
+  closeWrite(): Promise<void>;
+  /** Closes both sides; pending reads end with null. */
+  close(): void;
+  readonly localAddr: Addr;
+  readonly remoteAddr: Addr;
+}
+
+/** Where to connect or listen. */
+export type Endpoint = { hostname: string; port: number } | { path: string };
+
+/** Accepts raw transports. */
+export interface RawListener {
+  readonly addr: Addr;
+  /** The next connection, or null once closed. */
+  accept(): Promise<Transport | null>;
+  close(): void;
+}
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+const g = globalThis as Any;
+
+const unknownAddr: Addr = { hostname: "", port: 0, transport: "tcp" };
+
+function denoAddr(a: Any): Addr {
+  if (a?.transport === "unix") return { hostname: "", port: 0, transport: "unix", path: a.path };
+  return { hostname: a?.hostname ?? "", port: a?.port ?? 0, transport: "tcp" };
+}
+
+function isClosedError(e: unknown): boolean {
+  const name = (e as Error)?.name;
+  return name === "BadResource" || name === "Interrupted" || name === "ConnectionReset" ||
+    name === "BrokenPipe" || name === "NotConnected";
+}
+
+/** A Deno `Conn` as a transport. */
+export class DenoTransport implements Transport {
+  readonly #conn: Any;
+  readonly localAddr: Addr;
+  readonly remoteAddr: Addr;
+  #closed = false;
+
+  constructor(conn: Any) {
+    this.#conn = conn;
+    this.localAddr = denoAddr(conn.localAddr);
+    this.remoteAddr = denoAddr(conn.remoteAddr);
+    try {
+      conn.setNoDelay?.(true);
+    } catch { /* unix sockets have no Nagle */ }
+  }
+
+  async read(into: Uint8Array): Promise<number | null> {
+    if (this.#closed) return null;
+    try {
+      return await this.#conn.read(into);
+    } catch (e) {
+      if (this.#closed || isClosedError(e)) return null;
+      throw e;
+    }
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length) off += await this.#conn.write(off ? data.subarray(off) : data);
+  }
+
+  async closeWrite(): Promise<void> {
+    try {
+      await this.#conn.closeWrite();
+    } catch (e) {
+      if (!isClosedError(e) && (e as Error)?.name !== "NotConnected") throw e;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+}
+
+/** A Bun socket as a transport: Bun pushes data to callbacks, we queue it. */
+export class BunTransport implements Transport {
+  #socket: Any = null;
+  #chunks: Uint8Array[] = [];
+  #queued = 0;
+  #eof = false;
+  #error: unknown = null;
+  #readWaiter: (() => void) | null = null;
+  #drainWaiter: (() => void) | null = null;
+  #paused = false;
+  localAddr: Addr = unknownAddr;
+  remoteAddr: Addr = unknownAddr;
+
+  /** Socket handlers that feed this transport (Bun calls them with the socket). */
+  static readonly handlers = {
+    open(s: Any) {
+      (s.data as BunTransport)?.attach(s);
+    },
+    data(s: Any, d: Uint8Array) {
+      (s.data as BunTransport)?.onData(d);
+    },
+    drain(s: Any) {
+      (s.data as BunTransport)?.onDrain();
+    },
+    end(s: Any) {
+      (s.data as BunTransport)?.onEnd(null);
+    },
+    close(s: Any) {
+      (s.data as BunTransport)?.onEnd(null);
+    },
+    error(s: Any, e: unknown) {
+      (s.data as BunTransport)?.onEnd(e);
+    },
+  };
+
+  attach(s: Any): void {
+    this.#socket = s;
+    try {
+      s.setNoDelay?.(true);
+    } catch { /* unix */ }
+    if (s.unix !== undefined && typeof s.unix === "string") {
+      this.localAddr = { hostname: "", port: 0, transport: "unix", path: s.unix };
+      this.remoteAddr = this.localAddr;
+    } else {
+      this.localAddr = { hostname: s.localAddress ?? "", port: s.localPort ?? 0, transport: "tcp" };
+      this.remoteAddr = { hostname: s.remoteAddress ?? "", port: s.remotePort ?? 0, transport: "tcp" };
+    }
+  }
+
+  onData(d: Uint8Array): void {
+    this.#chunks.push(d);
+    this.#queued += d.length;
+    if (this.#queued > 1 << 22 && !this.#paused && typeof this.#socket?.pause === "function") {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    this.#wake();
+  }
+
+  onDrain(): void {
+    const w = this.#drainWaiter;
+    this.#drainWaiter = null;
+    w?.();
+  }
+
+  onEnd(e: unknown): void {
+    this.#eof = true;
+    if (e && !this.#error) this.#error = e;
+    this.#wake();
+    this.onDrain();
+  }
+
+  #wake(): void {
+    const w = this.#readWaiter;
+    this.#readWaiter = null;
+    w?.();
+  }
+
+  async read(into: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#eof) return null;
+      await new Promise<void>((r) => (this.#readWaiter = r));
+    }
+    let n = 0;
+    while (n < into.length && this.#chunks.length) {
+      const c = this.#chunks[0];
+      const take = Math.min(c.length, into.length - n);
+      into.set(take === c.length ? c : c.subarray(0, take), n);
+      n += take;
+      if (take === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(take);
+    }
+    this.#queued -= n;
+    if (this.#paused && this.#queued < 1 << 20) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    return n;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      if (this.#eof) throw new Error("socket closed");
+      const n = this.#socket.write(off ? data.subarray(off) : data);
+      if (n < 0) throw new Error("socket closed");
+      off += n;
+      if (off < data.length) await new Promise<void>((r) => (this.#drainWaiter = r));
+    }
+  }
+
+  closeWrite(): Promise<void> {
+    try {
+      this.#socket?.shutdown(true);
+    } catch { /* closed */ }
+    return Promise.resolve();
+  }
+
+  close(): void {
+    const s = this.#socket;
+    this.#eof = true;
+    this.#wake();
+    try {
+      s?.end();
+    } catch { /* closed */ }
+  }
+}
+
+/** A user's Web Streams pair as a transport. */
+export class DuplexTransport implements Transport {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #leftover: Uint8Array | null = null;
+  #closed = false;
+  readonly localAddr: Addr;
+  readonly remoteAddr: Addr;
+
+  constructor(d: Duplex, localAddr = unknownAddr, remoteAddr = unknownAddr) {
+    this.#reader = d.readable.getReader();
+    this.#writer = d.writable.getWriter();
+    this.localAddr = localAddr;
+    this.remoteAddr = remoteAddr;
+  }
+
+  async read(into: Uint8Array): Promise<number | null> {
+    let chunk = this.#leftover;
+    this.#leftover = null;
+    while (!chunk || chunk.length === 0) {
+      if (this.#closed) return null;
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await this.#reader.read();
+      } catch (e) {
+        if (this.#closed) return null;
+        throw e;
+      }
+      if (r.done) return null;
+      chunk = r.value;
+    }
+    const n = Math.min(chunk.length, into.length);
+    into.set(chunk.subarray(0, n));
+    if (n < chunk.length) this.#leftover = chunk.subarray(n);
+    return n;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    await this.#writer.write(data.slice()); // the stream may keep the chunk: give it its own
+  }
+
+  async closeWrite(): Promise<void> {
+    try {
+      await this.#writer.close();
+    } catch { /* already closed or errored */ }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reader.cancel().catch(() => {});
+    this.#writer.abort().catch(() => {});
+  }
+}
+
+/** True when `x` looks like a Deno `Conn`. */
+function isDenoConn(x: Any): boolean {
+  return runtime === "deno" && typeof x?.read === "function" && typeof x?.write === "function" &&
+    typeof x?.closeWrite === "function";
+}
+
+/** True when `x` looks like a Bun socket. */
+function isBunSocket(x: Any): boolean {
+  return runtime === "bun" && typeof x?.reload === "function" && typeof x?.write === "function";
+}
+
+/** A transport over a plaintext connection already in use (STARTTLS), or a Duplex. */
+export function transportOver(plain: unknown): Transport {
+  const x = plain as Any;
+  if (isDenoConn(x)) return new DenoTransport(x);
+  if (isBunSocket(x)) {
+    const t = new BunTransport();
+    x.data = t;
+    x.reload({ socket: BunTransport.handlers });
+    t.attach(x);
+    return t;
+  }
+  if (x?.readable instanceof ReadableStream && x?.writable instanceof WritableStream) {
+    return new DuplexTransport(x);
+  }
+  throw new TypeError("expected a Duplex ({ readable, writable }), a Deno.Conn or a Bun socket");
+}
+
+/** Opens a TCP or Unix connection. */
+export async function connectTransport(to: Endpoint): Promise<Transport> {
+  if (runtime === "bun") {
+    const t = new BunTransport();
+    const where = "path" in to ? { unix: to.path } : { hostname: to.hostname, port: to.port };
+    const s = await g.Bun.connect({ ...where, data: t, socket: BunTransport.handlers });
+    t.attach(s);
+    if ("path" in to) t.localAddr = t.remoteAddr = { hostname: "", port: 0, transport: "unix", path: to.path };
+    return t;
+  }
+  const conn = "path" in to
+    ? await g.Deno.connect({ transport: "unix", path: to.path })
+    : await g.Deno.connect({ hostname: to.hostname, port: to.port });
+  return new DenoTransport(conn);
+}
+
+/** Listens for TCP or Unix connections. */
+export function listenTransport(at: Endpoint): RawListener {
+  if (runtime === "bun") return bunListener(at);
+  const l = "path" in at
+    ? g.Deno.listen({ transport: "unix", path: at.path })
+    : g.Deno.listen({ hostname: at.hostname, port: at.port });
+  let closed = false;
+  return {
+    addr: denoAddr(l.addr),
+    async accept() {
+      if (closed) return null;
+      try {
+        return new DenoTransport(await l.accept());
+      } catch (e) {
+        if (closed || isClosedError(e)) return null;
+        throw e;
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        l.close();
+      } catch { /* closed */ }
+    },
+  };
+}
+
+function bunListener(at: Endpoint): RawListener {
+  const queue: Transport[] = [];
+  let waiter: ((t: Transport | null) => void) | null = null;
+  let closed = false;
+  const handlers = {
+    ...BunTransport.handlers,
+    open(s: Any) {
+      const t = new BunTransport();
+      s.data = t;
+      t.attach(s);
+      if ("path" in at) t.localAddr = t.remoteAddr = { hostname: "", port: 0, transport: "unix", path: at.path };
+      if (waiter) {
+        const w = waiter;
+        waiter = null;
+        w(t);
+      } else queue.push(t);
+    },
+  };
+  const where = "path" in at ? { unix: at.path } : { hostname: at.hostname, port: at.port };
+  const l = g.Bun.listen({ ...where, socket: handlers });
+  const addr: Addr = "path" in at
+    ? { hostname: "", port: 0, transport: "unix", path: at.path }
+    : { hostname: l.hostname ?? at.hostname, port: l.port, transport: "tcp" };
+  return {
+    addr,
+    accept() {
+      if (queue.length) return Promise.resolve(queue.shift()!);
+      if (closed) return Promise.resolve(null);
+      return new Promise((r) => (waiter = r));
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      l.stop(false);
+      for (const t of queue.splice(0)) t.close();
+      const w = waiter;
+      waiter = null;
+      w?.(null);
+    },
+  };
+}
