@@ -79,7 +79,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
         );
       }
       if (signal) {
-        onAbort = () => fail(new TlsError("ABORTED", "handshake aborted", { cause: signal.reason }));
+        onAbort = () =>
+          fail(new TlsError("ABORTED", "handshake aborted", { cause: signal.reason }));
         if (signal.aborted) onAbort();
         else signal.addEventListener("abort", onAbort, { once: true });
       }
@@ -149,7 +150,9 @@ export class TlsConn implements Duplex, AsyncDisposable {
 
   /** Reads plaintext into `p`; resolves to the count, or null at end of stream. */
   read(p: Uint8Array): Promise<number | null> {
-    if (!(p instanceof Uint8Array)) return Promise.reject(new TypeError("read: expected a Uint8Array"));
+    if (!(p instanceof Uint8Array)) {
+      return Promise.reject(new TypeError("read: expected a Uint8Array"));
+    }
     return this.#serial("read", () => this.#read(p));
   }
 
@@ -159,7 +162,9 @@ export class TlsConn implements Duplex, AsyncDisposable {
       if (this.#eof) return null;
       if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
       const n = this.#engine.read(p);
-      if (this.#engine.pending() > 0) await this.#flush(); // e.g. a KeyUpdate reply
+      // Reading can produce records to send (a KeyUpdate reply). Queue them but
+      // never wait here: a writer blocked on a full socket must not stall reads.
+      if (this.#engine.pending() > 0) this.#flush().catch(() => {});
       if (n > 0) return n;
       if (n === EOF) {
         this.#eof = true;
@@ -181,9 +186,13 @@ export class TlsConn implements Duplex, AsyncDisposable {
 
   /** Writes all of `p`; resolves to its length once the ciphertext is handed to the transport. */
   write(p: Uint8Array): Promise<number> {
-    if (!(p instanceof Uint8Array)) return Promise.reject(new TypeError("write: expected a Uint8Array"));
+    if (!(p instanceof Uint8Array)) {
+      return Promise.reject(new TypeError("write: expected a Uint8Array"));
+    }
     return this.#serial("write", async () => {
-      if (this.#closed || this.#writeClosed) throw new TlsError("CLOSED", "the connection is closed for writing");
+      if (this.#closed || this.#writeClosed) {
+        throw new TlsError("CLOSED", "the connection is closed for writing");
+      }
       let off = 0;
       while (off < p.length) {
         const n = this.#engine.write(off ? p.subarray(off) : p);
@@ -241,8 +250,14 @@ export class TlsConn implements Duplex, AsyncDisposable {
   /** Protocol, cipher, ALPN, peer certificate and more; read it before `close()`. */
   get info(): ConnectionInfo {
     if (!this.#info) {
-      if (this.#closed) throw new TlsError("CLOSED", "info is not available after close() unless read before");
-      this.#info = { ...this.#engine.info(), backend: this.#backend, handshakeMs: this.#handshakeMs };
+      if (this.#closed) {
+        throw new TlsError("CLOSED", "info is not available after close() unless read before");
+      }
+      this.#info = {
+        ...this.#engine.info(),
+        backend: this.#backend,
+        handshakeMs: this.#handshakeMs,
+      };
     }
     return this.#info;
   }
@@ -267,11 +282,17 @@ export class TlsConn implements Duplex, AsyncDisposable {
 
   /** Keying material exporter (RFC 5705 / RFC 8446 §7.5). */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
-    if (typeof label !== "string") throw new TypeError("exportKeyingMaterial: label must be a string");
+    if (typeof label !== "string") {
+      throw new TypeError("exportKeyingMaterial: label must be a string");
+    }
     if (!Number.isInteger(length) || length < 1 || length > 16384) {
-      throw new TlsError("INVALID_OPTION", `invalid option length: ${length} (expected 1 to 16384)`, {
-        option: "length",
-      });
+      throw new TlsError(
+        "INVALID_OPTION",
+        `invalid option length: ${length} (expected 1 to 16384)`,
+        {
+          option: "length",
+        },
+      );
     }
     if (context !== undefined && !(context instanceof Uint8Array)) {
       throw new TypeError("exportKeyingMaterial: context must be a Uint8Array");

@@ -6,7 +6,14 @@
  */
 
 import { invalidOption, TlsError } from "../errors.ts";
-import type { BackendName, ContextConfig, Engine, EngineInfo, HandshakeState, NativeContext } from "../backends/backend.ts";
+import type {
+  BackendName,
+  ContextConfig,
+  Engine,
+  EngineInfo,
+  HandshakeState,
+  NativeContext,
+} from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
 import { buildConfig, type ClientContextOptions, type ServerContextOptions } from "./options.ts";
 
@@ -75,7 +82,10 @@ export function contextFrom(
   const backend = getBackend(options.backend as BackendName | undefined);
   const config = buildConfig(options, side, datagram);
   if (datagram && !backend.capabilities.dtls12) {
-    throw new TlsError("UNSUPPORTED", `DTLS is not supported by ${backend.name} (${backend.version})`);
+    throw new TlsError(
+      "UNSUPPORTED",
+      `DTLS is not supported by ${backend.name} (${backend.version})`,
+    );
   }
   if (config.minVersion === "TLS1.3" && !backend.capabilities.tls13) {
     throw new TlsError(
@@ -99,9 +109,13 @@ export function contextFrom(
  * ```
  */
 export function createContext(options: ContextOptions = {}): TlsContext {
-  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  if (typeof options !== "object" || options === null) {
+    invalidOption("options", options, "an object");
+  }
   const o = options as unknown as Record<string, unknown>;
-  if (o.datagram !== undefined && typeof o.datagram !== "boolean") invalidOption("datagram", o.datagram, "a boolean");
+  if (o.datagram !== undefined && typeof o.datagram !== "boolean") {
+    invalidOption("datagram", o.datagram, "a boolean");
+  }
   return contextFrom(o, o.server === true ? "server" : "client", o.datagram === true);
 }
 
@@ -113,9 +127,15 @@ export function resolveContext(
 ): { context: TlsContext; owned: boolean } {
   const given = options.context;
   if (given === undefined) return { context: contextFrom(options, side, datagram), owned: true };
-  if (!(given instanceof TlsContext)) invalidOption("context", given, "a TlsContext from createContext()");
+  if (!(given instanceof TlsContext)) {
+    invalidOption("context", given, "a TlsContext from createContext()");
+  }
   if (given.side !== side || given.datagram !== datagram) {
-    invalidOption("context", `${given.datagram ? "DTLS" : "TLS"} ${given.side} context`, `a ${datagram ? "DTLS" : "TLS"} ${side} context`);
+    invalidOption(
+      "context",
+      `${given.datagram ? "DTLS" : "TLS"} ${given.side} context`,
+      `a ${datagram ? "DTLS" : "TLS"} ${side} context`,
+    );
   }
   if (options.backend !== undefined && options.backend !== given.backend) {
     invalidOption("backend", options.backend, `the context's backend "${given.backend}"`);
@@ -225,7 +245,9 @@ export class TlsEngine implements Disposable {
 
   /** Keying material exporter (RFC 5705). */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
-    if (!Number.isInteger(length) || length < 1 || length > 16384) invalidOption("length", length, "1 to 16384");
+    if (!Number.isInteger(length) || length < 1 || length > 16384) {
+      invalidOption("length", length, "1 to 16384");
+    }
     return this.#engine.exportKeyingMaterial(label, length, context);
   }
 
@@ -253,7 +275,9 @@ export class TlsEngine implements Disposable {
 
 /** Creates a sans-IO engine (client by default; `server: true` for a server). */
 export function createEngine(options: EngineCreateOptions = {}): TlsEngine {
-  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  if (typeof options !== "object" || options === null) {
+    invalidOption("options", options, "an object");
+  }
   const o = options as unknown as Record<string, unknown>;
   const side = o.server === true ? "server" : "client";
   const { context, owned } = resolveContext(o, side, o.datagram === true);
@@ -262,7 +286,9 @@ export function createEngine(options: EngineCreateOptions = {}): TlsEngine {
     if (serverName !== undefined && (typeof serverName !== "string" || !serverName)) {
       invalidOption("serverName", serverName, "a host name");
     }
-    if (o.session !== undefined && !(o.session instanceof Uint8Array)) invalidOption("session", o.session, "a Uint8Array");
+    if (o.session !== undefined && !(o.session instanceof Uint8Array)) {
+      invalidOption("session", o.session, "a Uint8Array");
+    }
     const name = serverName as string | undefined;
     const engine = context.newEngine({
       serverName: name && !isIp(name) ? name : null,

@@ -94,16 +94,26 @@ function readOptionFile(path: unknown, option: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new TlsError("INVALID_OPTION", `invalid option ${option}: cannot read ${path}: ${(e as Error).message}`, {
-      option,
-      cause: e,
-    });
+    throw new TlsError(
+      "INVALID_OPTION",
+      `invalid option ${option}: cannot read ${path}: ${(e as Error).message}`,
+      {
+        option,
+        cause: e,
+      },
+    );
   }
 }
 
-function contentOrFile(o: Record<string, unknown>, content: string, file: string): Uint8Array | undefined {
+function contentOrFile(
+  o: Record<string, unknown>,
+  content: string,
+  file: string,
+): Uint8Array | undefined {
   if (o[content] !== undefined && o[file] !== undefined) {
-    throw new TlsError("INVALID_OPTION", `invalid options: give ${content} or ${file}, not both`, { option: file });
+    throw new TlsError("INVALID_OPTION", `invalid options: give ${content} or ${file}, not both`, {
+      option: file,
+    });
   }
   if (o[content] !== undefined) return pemBytes(o[content], content);
   if (o[file] !== undefined) return readOptionFile(o[file], file);
@@ -134,7 +144,12 @@ export function optInt(o: Record<string, unknown>, name: string, max: number): n
   return v;
 }
 
-function optEnum<T extends string>(o: Record<string, unknown>, name: string, allowed: readonly T[], dflt: T): T {
+function optEnum<T extends string>(
+  o: Record<string, unknown>,
+  name: string,
+  allowed: readonly T[],
+  dflt: T,
+): T {
   const v = o[name];
   if (v === undefined) return dflt;
   if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
@@ -145,10 +160,14 @@ function optEnum<T extends string>(o: Record<string, unknown>, name: string, all
 
 function alpnList(v: unknown): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || v.length === 0) invalidOption("alpnProtocols", v, "a non-empty array of strings");
+  if (!Array.isArray(v) || v.length === 0) {
+    invalidOption("alpnProtocols", v, "a non-empty array of strings");
+  }
   for (const p of v) {
     const len = typeof p === "string" ? encoder.encode(p).length : 0;
-    if (len === 0 || len > 255) invalidOption("alpnProtocols", p, "protocol names of 1 to 255 bytes");
+    if (len === 0 || len > 255) {
+      invalidOption("alpnProtocols", p, "protocol names of 1 to 255 bytes");
+    }
   }
   return [...v];
 }
@@ -165,13 +184,17 @@ export function buildConfig(
   side: "client" | "server",
   datagram: boolean,
 ): ContextConfig {
-  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  if (typeof options !== "object" || options === null) {
+    invalidOption("options", options, "an object");
+  }
   const o = options;
   const caCertsRaw = o.caCerts;
   if (caCertsRaw !== undefined && !Array.isArray(caCertsRaw)) {
     invalidOption("caCerts", caCertsRaw, "an array of PEM strings or Uint8Arrays");
   }
-  const caCerts = ((caCertsRaw as unknown[] | undefined) ?? []).map((c, i) => pemBytes(c, `caCerts[${i}]`));
+  const caCerts = ((caCertsRaw as unknown[] | undefined) ?? []).map((c, i) =>
+    pemBytes(c, `caCerts[${i}]`)
+  );
   const caFile = optString(o, "caFile");
   const caPath = optString(o, "caPath");
   const minVersion = optEnum(o, "minVersion", VERSIONS, "TLS1.2");
@@ -179,7 +202,9 @@ export function buildConfig(
   if (minVersion === "TLS1.3" && maxVersion === "TLS1.2") {
     invalidOption("minVersion", minVersion, `a version no higher than maxVersion ${maxVersion}`);
   }
-  if (o.keylog !== undefined && typeof o.keylog !== "function") invalidOption("keylog", o.keylog, "a function");
+  if (o.keylog !== undefined && typeof o.keylog !== "function") {
+    invalidOption("keylog", o.keylog, "a function");
+  }
   if (o.keyPassword !== undefined && typeof o.keyPassword !== "string") {
     invalidOption("keyPassword", "(not a string)", "a string");
   }
@@ -211,10 +236,14 @@ export function buildConfig(
     keylog: (o.keylog as ContextConfig["keylog"]) ?? keylogFromEnv(),
     mtu: optInt(o, "mtu", 65507),
   };
-  if (config.mtu !== undefined && config.mtu < 256) invalidOption("mtu", config.mtu, "at least 256");
+  if (config.mtu !== undefined && config.mtu < 256) {
+    invalidOption("mtu", config.mtu, "at least 256");
+  }
   if ((config.cert === undefined) !== (config.key === undefined)) {
     const missing = config.cert === undefined ? "cert" : "key";
-    throw new TlsError("INVALID_OPTION", `invalid option ${missing}: cert and key go together`, { option: missing });
+    throw new TlsError("INVALID_OPTION", `invalid option ${missing}: cert and key go together`, {
+      option: missing,
+    });
   }
   if (side === "server") {
     const sni = o.sni;
@@ -232,9 +261,13 @@ export function buildConfig(
       }
     }
     if (!config.cert && config.sni.length === 0) {
-      throw new TlsError("INVALID_OPTION", "invalid option cert: a server needs cert and key (or certFile and keyFile)", {
-        option: "cert",
-      });
+      throw new TlsError(
+        "INVALID_OPTION",
+        "invalid option cert: a server needs cert and key (or certFile and keyFile)",
+        {
+          option: "cert",
+        },
+      );
     }
   }
   return config;

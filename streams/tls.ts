@@ -8,7 +8,13 @@
 import { invalidOption, TlsError } from "../errors.ts";
 import { TlsConn } from "./conn.ts";
 import { isIp, resolveContext, type TlsContext } from "./context.ts";
-import { handshakeTimeoutOf, portOf, signalOf, type ClientContextOptions, type ServerContextOptions } from "./options.ts";
+import {
+  type ClientContextOptions,
+  handshakeTimeoutOf,
+  portOf,
+  type ServerContextOptions,
+  signalOf,
+} from "./options.ts";
 import {
   type Addr,
   connectTransport,
@@ -46,7 +52,9 @@ export type ListenOptions =
 function endpointOf(o: Record<string, unknown>, dfltHost: string): Endpoint {
   if (o.transport === "unix" || o.path !== undefined) {
     if (typeof o.path !== "string" || !o.path) invalidOption("path", o.path, "a Unix socket path");
-    if (o.transport !== undefined && o.transport !== "unix") invalidOption("transport", o.transport, '"unix" with path');
+    if (o.transport !== undefined && o.transport !== "unix") {
+      invalidOption("transport", o.transport, '"unix" with path');
+    }
     return { path: o.path };
   }
   if (o.hostname !== undefined && (typeof o.hostname !== "string" || !o.hostname)) {
@@ -56,7 +64,11 @@ function endpointOf(o: Record<string, unknown>, dfltHost: string): Endpoint {
 }
 
 /** Starts a client TLS connection over `transport`; resolves after the handshake. */
-async function clientOver(transport: Transport, options: Record<string, unknown>, dfltName?: string): Promise<TlsConn> {
+async function clientOver(
+  transport: Transport,
+  options: Record<string, unknown>,
+  dfltName?: string,
+): Promise<TlsConn> {
   let ctx;
   try {
     ctx = resolveContext(options, "client", false);
@@ -67,14 +79,20 @@ async function clientOver(transport: Transport, options: Record<string, unknown>
   const { context, owned } = ctx;
   try {
     const name = options.serverName ?? dfltName;
-    if (name !== undefined && (typeof name !== "string" || !name)) invalidOption("serverName", name, "a host name");
+    if (name !== undefined && (typeof name !== "string" || !name)) {
+      invalidOption("serverName", name, "a host name");
+    }
     if (options.session !== undefined && !(options.session instanceof Uint8Array)) {
       invalidOption("session", options.session, "a Uint8Array from exportSession()");
     }
     if (context.config.verify && name === undefined) {
-      throw new TlsError("INVALID_OPTION", "invalid option serverName: needed to verify the server (or set verify: false)", {
-        option: "serverName",
-      });
+      throw new TlsError(
+        "INVALID_OPTION",
+        "invalid option serverName: needed to verify the server (or set verify: false)",
+        {
+          option: "serverName",
+        },
+      );
     }
     const engine = context.newEngine({
       serverName: name && !isIp(name as string) ? name as string : null,
@@ -104,7 +122,9 @@ async function clientOver(transport: Transport, options: Record<string, unknown>
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<TlsConn> {
-  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  if (typeof options !== "object" || options === null) {
+    invalidOption("options", options, "an object");
+  }
   const o = options as unknown as Record<string, unknown>;
   const at = endpointOf(o, "localhost");
   const signal = signalOf(o);
@@ -113,9 +133,15 @@ export async function connect(options: ConnectOptions): Promise<TlsConn> {
   try {
     transport = await connectTransport(at);
   } catch (e) {
-    throw new TlsError("CLOSED", `could not connect to ${"path" in at ? at.path : `${at.hostname}:${at.port}`}: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new TlsError(
+      "CLOSED",
+      `could not connect to ${"path" in at ? at.path : `${at.hostname}:${at.port}`}: ${
+        (e as Error).message
+      }`,
+      {
+        cause: e,
+      },
+    );
   }
   return clientOver(transport, o, "path" in at ? undefined : at.hostname);
 }
@@ -133,7 +159,9 @@ export async function connect(options: ConnectOptions): Promise<TlsConn> {
  * ```
  */
 export function upgrade(plain: unknown, options: ClientConnOptions = {}): Promise<TlsConn> {
-  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  if (typeof options !== "object" || options === null) {
+    invalidOption("options", options, "an object");
+  }
   return clientOver(transportOver(plain), options as Record<string, unknown>);
 }
 
@@ -153,13 +181,19 @@ export type WrapOptions =
  * ```
  */
 export function wrap(duplex: Duplex, options: WrapOptions): Promise<TlsConn> {
-  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  if (typeof options !== "object" || options === null) {
+    invalidOption("options", options, "an object");
+  }
   const transport = transportOver(duplex);
   const o = options as unknown as Record<string, unknown>;
   return o.server === true ? serverOver(transport, o) : clientOver(transport, o);
 }
 
-async function serverOver(transport: Transport, options: Record<string, unknown>, shared?: TlsContext): Promise<TlsConn> {
+async function serverOver(
+  transport: Transport,
+  options: Record<string, unknown>,
+  shared?: TlsContext,
+): Promise<TlsConn> {
   let owned = false;
   let context = shared;
   try {
@@ -192,7 +226,12 @@ export class TlsListener implements AsyncIterable<TlsConn>, Disposable {
   #closed = false;
 
   /** @internal Use {@link listen}. */
-  constructor(raw: RawListener, context: TlsContext, owns: boolean, options: Record<string, unknown>) {
+  constructor(
+    raw: RawListener,
+    context: TlsContext,
+    owns: boolean,
+    options: Record<string, unknown>,
+  ) {
     this.#raw = raw;
     this.addr = raw.addr;
     this.#context = context;
@@ -247,7 +286,9 @@ export class TlsListener implements AsyncIterable<TlsConn>, Disposable {
     if (c) return Promise.resolve(c);
     if (this.#closed) return Promise.reject(new TlsError("CLOSED", "the listener is closed"));
     return new Promise((resolve, reject) =>
-      this.#waiters.push((conn) => conn ? resolve(conn) : reject(new TlsError("CLOSED", "the listener is closed")))
+      this.#waiters.push((conn) =>
+        conn ? resolve(conn) : reject(new TlsError("CLOSED", "the listener is closed"))
+      )
     );
   }
 
@@ -292,9 +333,13 @@ export class TlsListener implements AsyncIterable<TlsConn>, Disposable {
  * ```
  */
 export function listen(options: ListenOptions): TlsListener {
-  if (typeof options !== "object" || options === null) invalidOption("options", options, "an object");
+  if (typeof options !== "object" || options === null) {
+    invalidOption("options", options, "an object");
+  }
   const o = options as unknown as Record<string, unknown>;
-  if (o.onError !== undefined && typeof o.onError !== "function") invalidOption("onError", o.onError, "a function");
+  if (o.onError !== undefined && typeof o.onError !== "function") {
+    invalidOption("onError", o.onError, "a function");
+  }
   handshakeTimeoutOf(o);
   const at = endpointOf(o, "0.0.0.0");
   const { context, owned } = resolveContext(o, "server", false);
@@ -303,10 +348,16 @@ export function listen(options: ListenOptions): TlsListener {
     raw = listenTransport(at);
   } catch (e) {
     if (owned) context.free();
-    throw new TlsError("INVALID_OPTION", `cannot listen on ${"path" in at ? at.path : `${at.hostname}:${at.port}`}: ${(e as Error).message}`, {
-      option: "path" in at ? "path" : "port",
-      cause: e,
-    });
+    throw new TlsError(
+      "INVALID_OPTION",
+      `cannot listen on ${"path" in at ? at.path : `${at.hostname}:${at.port}`}: ${
+        (e as Error).message
+      }`,
+      {
+        option: "path" in at ? "path" : "port",
+        cause: e,
+      },
+    );
   }
   const opts = { ...o, handshakeTimeout: handshakeTimeoutOf(o, 30_000) };
   return new TlsListener(raw, context, owned, opts);
@@ -342,7 +393,9 @@ export interface TlsServer {
  * ```
  */
 export function serve(options: ServeOptions): TlsServer {
-  if (typeof options?.handler !== "function") invalidOption("handler", options?.handler, "a function");
+  if (typeof options?.handler !== "function") {
+    invalidOption("handler", options?.handler, "a function");
+  }
   const listener = listen(options);
   const running = new Set<Promise<void>>();
   const onError = (e: unknown, conn: TlsConn) => {

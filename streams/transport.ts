@@ -118,6 +118,7 @@ export class BunTransport implements Transport {
   #chunks: Uint8Array[] = [];
   #queued = 0;
   #eof = false;
+  #closed = false;
   #error: unknown = null;
   #readWaiter: (() => void) | null = null;
   #drainWaiter: (() => void) | null = null;
@@ -137,13 +138,13 @@ export class BunTransport implements Transport {
       (s.data as BunTransport)?.onDrain();
     },
     end(s: Any) {
-      (s.data as BunTransport)?.onEnd(null);
+      (s.data as BunTransport)?.onEnd();
     },
     close(s: Any) {
-      (s.data as BunTransport)?.onEnd(null);
+      (s.data as BunTransport)?.onClose(null);
     },
     error(s: Any, e: unknown) {
-      (s.data as BunTransport)?.onEnd(e);
+      (s.data as BunTransport)?.onClose(e);
     },
   };
 
@@ -157,7 +158,11 @@ export class BunTransport implements Transport {
       this.remoteAddr = this.localAddr;
     } else {
       this.localAddr = { hostname: s.localAddress ?? "", port: s.localPort ?? 0, transport: "tcp" };
-      this.remoteAddr = { hostname: s.remoteAddress ?? "", port: s.remotePort ?? 0, transport: "tcp" };
+      this.remoteAddr = {
+        hostname: s.remoteAddress ?? "",
+        port: s.remotePort ?? 0,
+        transport: "tcp",
+      };
     }
   }
 
@@ -177,8 +182,16 @@ export class BunTransport implements Transport {
     w?.();
   }
 
-  onEnd(e: unknown): void {
+  /** The peer ended its writing side (FIN): reads end, writes go on. */
+  onEnd(): void {
     this.#eof = true;
+    this.#wake();
+  }
+
+  /** The socket is gone: reads end and writes fail. */
+  onClose(e: unknown): void {
+    this.#eof = true;
+    this.#closed = true;
     if (e && !this.#error) this.#error = e;
     this.#wake();
     this.onDrain();
@@ -215,7 +228,7 @@ export class BunTransport implements Transport {
   async write(data: Uint8Array): Promise<void> {
     let off = 0;
     while (off < data.length) {
-      if (this.#eof) throw new Error("socket closed");
+      if (this.#closed) throw new Error("socket closed", { cause: this.#error ?? undefined });
       const n = this.#socket.write(off ? data.subarray(off) : data);
       if (n < 0) throw new Error("socket closed");
       off += n;
@@ -225,7 +238,7 @@ export class BunTransport implements Transport {
 
   closeWrite(): Promise<void> {
     try {
-      this.#socket?.shutdown(true);
+      this.#socket?.shutdown(); // Bun: shutdown(true) would end the *reading* side
     } catch { /* closed */ }
     return Promise.resolve();
   }
@@ -233,6 +246,7 @@ export class BunTransport implements Transport {
   close(): void {
     const s = this.#socket;
     this.#eof = true;
+    this.#closed = true;
     this.#wake();
     try {
       s?.end();
@@ -328,9 +342,17 @@ export async function connectTransport(to: Endpoint): Promise<Transport> {
   if (runtime === "bun") {
     const t = new BunTransport();
     const where = "path" in to ? { unix: to.path } : { hostname: to.hostname, port: to.port };
-    const s = await g.Bun.connect({ ...where, data: t, socket: BunTransport.handlers });
+    // allowHalfOpen: the peer's FIN must not close our writing side (TLS half-close).
+    const s = await g.Bun.connect({
+      ...where,
+      data: t,
+      allowHalfOpen: true,
+      socket: BunTransport.handlers,
+    });
     t.attach(s);
-    if ("path" in to) t.localAddr = t.remoteAddr = { hostname: "", port: 0, transport: "unix", path: to.path };
+    if ("path" in to) {
+      t.localAddr = t.remoteAddr = { hostname: "", port: 0, transport: "unix", path: to.path };
+    }
     return t;
   }
   const conn = "path" in to
@@ -377,7 +399,9 @@ function bunListener(at: Endpoint): RawListener {
       const t = new BunTransport();
       s.data = t;
       t.attach(s);
-      if ("path" in at) t.localAddr = t.remoteAddr = { hostname: "", port: 0, transport: "unix", path: at.path };
+      if ("path" in at) {
+        t.localAddr = t.remoteAddr = { hostname: "", port: 0, transport: "unix", path: at.path };
+      }
       if (waiter) {
         const w = waiter;
         waiter = null;
@@ -386,7 +410,7 @@ function bunListener(at: Endpoint): RawListener {
     },
   };
   const where = "path" in at ? { unix: at.path } : { hostname: at.hostname, port: at.port };
-  const l = g.Bun.listen({ ...where, socket: handlers });
+  const l = g.Bun.listen({ ...where, allowHalfOpen: true, socket: handlers });
   const addr: Addr = "path" in at
     ? { hostname: "", port: 0, transport: "unix", path: at.path }
     : { hostname: l.hostname ?? at.hostname, port: l.port, transport: "tcp" };

@@ -1,0 +1,59 @@
+// Runs the test suite under every {runtime} x {backend} pair, shows each run's
+// output, and ends with one line: "N passed, N failed".
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+
+const files = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : readdirSync("tests").filter((f) => f.endsWith(".test.ts")).sort().map((f) => `tests/${f}`);
+const runtimes = (process.env.JSEC_RUNTIMES ?? "deno,bun").split(",");
+const backends = (process.env.JSEC_BACKENDS ?? "openssl,mbedtls").split(",");
+
+let passed = 0, failed = 0, skipped = 0;
+const summary = [];
+for (const runtime of runtimes) {
+  for (const backend of backends) {
+    const cmd = runtime === "deno"
+      ? ["tools/node_modules/.bin/deno", ["test", "-A", "--unstable-net", "--no-check", ...files]]
+      : ["tools/node_modules/.bin/bun", [
+        "test",
+        "--timeout",
+        "120000",
+        ...files.map((f) => `./${f}`),
+      ]];
+    console.log(`\n===== ${runtime} / ${backend} =====`);
+    const started = Date.now();
+    const r = spawnSync(cmd[0], cmd[1], {
+      env: { ...process.env, JSEC_BACKEND: backend, NO_COLOR: "1", FORCE_COLOR: "0" },
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const out = (r.stdout ?? "") + (r.stderr ?? "");
+    process.stdout.write(out);
+    let p = 0, f = 0, s = 0;
+    if (runtime === "deno") {
+      const m = out.match(
+        /(\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?(?: \| (\d+) ignored)?/,
+      );
+      if (m) [p, f, s] = [Number(m[1]), Number(m[3]), Number(m[5] ?? 0)];
+    } else {
+      p = Number(out.match(/^\s*(\d+) pass\s*$/m)?.[1] ?? 0);
+      f = Number(out.match(/^\s*(\d+) fail\s*$/m)?.[1] ?? 0);
+      s = Number(out.match(/^\s*(\d+) skip\s*$/m)?.[1] ?? 0);
+    }
+    // A runner that crashed or printed no summary counts as one failure.
+    if (r.status !== 0 && f === 0) f = 1;
+    passed += p;
+    failed += f;
+    skipped += s;
+    summary.push(
+      `${runtime}/${backend}: ${p} passed, ${f} failed, ${s} skipped (${
+        ((Date.now() - started) / 1000).toFixed(0)
+      } s)`,
+    );
+  }
+}
+console.log("\n===== summary =====");
+for (const line of summary) console.log(line);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what jsec's demo and tests need on a fresh Debian/Ubuntu machine:
+# Deno and Bun from the npm registry (package.json), and the native libraries
+# and peer programs from apt. Quiet and idempotent: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x tools/node_modules/.bin/deno ] || [ ! -x tools/node_modules/.bin/bun ]; then
+  echo "setup: installing Deno and Bun from the npm registry"
+  npm ci --prefix tools --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+need=()
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+have_lib 'libssl.so.3 ' || need+=(libssl3)
+command -v openssl >/dev/null || need+=(openssl)
+if [ "${1:-}" = "--tests" ]; then
+  have_lib 'libmbedtls.so.14 ' || need+=(libmbedtls14)
+  command -v gnutls-serv >/dev/null || need+=(gnutls-bin)
+  command -v curl >/dev/null || need+=(curl)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]} with apt-get"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,266 @@
+// jsec client ↔ jsec server over loopback: data, streams, close semantics, serve().
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { connect, listen, serve, type TlsConn, type TlsListener } from "../mod.ts";
+import { BACKEND, dec, enc, HAS_TLS13, pki, readAll, readExactly, tempDir } from "./helpers.ts";
+
+const p = pki();
+
+function server(extra: Record<string, unknown> = {}): TlsListener {
+  return listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+    ...extra,
+  });
+}
+
+async function pair(
+  s: TlsListener,
+  extra: Record<string, unknown> = {},
+): Promise<[TlsConn, TlsConn]> {
+  const c = connect({
+    hostname: "localhost",
+    port: s.addr.port,
+    caCerts: [p.ca.cert],
+    backend: BACKEND,
+    ...extra,
+  });
+  const [client, srv] = await Promise.all([c, s.accept()]);
+  return [client, srv];
+}
+
+test("round trip and connection info on both ends", async () => {
+  using s = server();
+  const [c, sc] = await pair(s);
+  try {
+    await c.write(enc("ping"));
+    assert.equal(dec(await readExactly(sc, 4)), "ping");
+    await sc.write(enc("pong"));
+    assert.equal(dec(await readExactly(c, 4)), "pong");
+    const info = c.info;
+    assert.equal(info.backend, BACKEND);
+    assert.equal(info.protocol, HAS_TLS13 ? "TLSv1.3" : "TLSv1.2");
+    assert.match(info.cipher, /^TLS_/);
+    assert.ok(info.cipherBits >= 128);
+    assert.equal(info.alpnProtocol, null);
+    assert.equal(info.sessionReused, false);
+    assert.equal(info.peerCertificate?.commonName, "localhost");
+    assert.ok(info.peerCertificate?.san.includes("DNS:localhost"));
+    assert.ok(info.handshakeMs > 0);
+    assert.equal(sc.info.peerCertificate, null); // no client certificate asked for
+    assert.equal(sc.info.serverName, "localhost");
+    assert.equal(c.remoteAddr.port, s.addr.port);
+    assert.equal(c.remoteAddr.transport, "tcp");
+  } finally {
+    await c.close();
+    await sc.close();
+  }
+});
+
+test("Web Streams: pipe through an echo, BYOB reads, one position with read()", async () => {
+  using s = server();
+  const [c, sc] = await Promise.all([
+    connect({ hostname: "localhost", port: s.addr.port, caCerts: [p.ca.cert], backend: BACKEND }),
+    s.accept(),
+  ]);
+  const echo = sc.readable.pipeTo(sc.writable);
+  try {
+    const writer = c.writable.getWriter();
+    await writer.write(enc("hello "));
+    await writer.write(enc("streams"));
+    const reader = c.readable.getReader({ mode: "byob" });
+    let got = "";
+    while (got.length < 13) {
+      const { value, done } = await reader.read(new Uint8Array(64));
+      assert.equal(done, false);
+      got += dec(value!);
+    }
+    assert.equal(got, "hello streams");
+    await writer.close(); // close_notify: the server's readable ends, its pipe closes its writable
+    const { done } = await reader.read(new Uint8Array(8));
+    assert.equal(done, true);
+    await echo;
+  } finally {
+    await c.close();
+    await sc.close();
+  }
+});
+
+test("64 MiB through an echo arrive intact (SHA-256)", async () => {
+  using s = server();
+  const [c, sc] = await pair(s);
+  const echo = (async () => {
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      const n = await sc.read(buf);
+      if (n === null) break;
+      await sc.write(buf.subarray(0, n));
+    }
+    await sc.closeWrite();
+  })();
+  const total = 64 * 1024 * 1024;
+  const chunk = new Uint8Array(256 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+  const sent = createHash("sha256");
+  const writer = (async () => {
+    for (let off = 0; off < total; off += chunk.length) {
+      chunk[0] = off / chunk.length; // vary content per chunk
+      sent.update(chunk);
+      await c.write(chunk);
+    }
+    await c.closeWrite();
+  })();
+  const received = createHash("sha256");
+  let count = 0;
+  const buf = new Uint8Array(65536);
+  for (;;) {
+    const n = await c.read(buf);
+    if (n === null) break;
+    received.update(buf.subarray(0, n));
+    count += n;
+  }
+  await Promise.all([writer, echo]);
+  assert.equal(count, total);
+  assert.equal(received.digest("hex"), sent.digest("hex"));
+  await c.close();
+  await sc.close();
+});
+
+test("half-close: closeWrite ends the peer's reads, replies still arrive", async () => {
+  using s = server();
+  const [c, sc] = await pair(s);
+  await c.write(enc("request"));
+  await c.closeWrite();
+  assert.equal(dec(await readAll(sc)), "request");
+  await sc.write(enc("response after EOF"));
+  await sc.close();
+  assert.equal(dec(await readAll(c)), "response after EOF");
+  assert.equal(await c.read(new Uint8Array(1)), null); // stays at EOF
+  await c.close();
+  await assert.rejects(c.write(enc("x")), { name: "TlsError", code: "CLOSED" });
+});
+
+test("Unix socket transport", { skip: process.platform === "win32" }, async () => {
+  const path = join(tempDir(), "tls.sock");
+  using s = listen({
+    path,
+    transport: "unix",
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const [c, sc] = await Promise.all([
+    connect({
+      path,
+      transport: "unix",
+      serverName: "localhost",
+      caCerts: [p.ca.cert],
+      backend: BACKEND,
+    }),
+    s.accept(),
+  ]);
+  await c.write(enc("over unix"));
+  assert.equal(dec(await readExactly(sc, 9)), "over unix");
+  assert.equal(s.addr.transport, "unix");
+  await c.close();
+  await sc.close();
+});
+
+test("a slow reader does not make the writer buffer without bound", async () => {
+  using s = server();
+  const [c, sc] = await pair(s);
+  const chunk = new Uint8Array(64 * 1024);
+  let written = 0;
+  // The client reads nothing, so the server's writes must stall once the
+  // socket buffers are full. A bounded wait tells a stalled write from a slow one.
+  for (;;) {
+    const w = sc.write(chunk).then(() => true);
+    const stalled = await Promise.race([
+      w,
+      new Promise<false>((r) => setTimeout(() => r(false), 1000)),
+    ]);
+    if (!stalled) {
+      w.catch(() => {});
+      break;
+    }
+    written += chunk.length;
+    assert.ok(written < 256 * 1024 * 1024, "writes never stalled: something buffers without bound");
+  }
+  assert.ok(written > 0);
+  await c.close();
+  await sc.close();
+});
+
+test("serve(): handlers run concurrently, one failing handler does not stop the others", async () => {
+  const errors: unknown[] = [];
+  const server = serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+    onError: (e) => errors.push(e),
+    async handler(conn) {
+      const buf = new Uint8Array(16);
+      const n = await conn.read(buf);
+      const msg = dec(buf.subarray(0, n ?? 0));
+      if (msg === "boom") throw new Error("handler failed");
+      await conn.write(enc(msg.toUpperCase()));
+    },
+  });
+  try {
+    const clients = await Promise.all(
+      ["one", "boom", "two"].map((m) =>
+        connect({
+          hostname: "localhost",
+          port: server.addr.port,
+          caCerts: [p.ca.cert],
+          backend: BACKEND,
+        }).then(
+          async (c) => {
+            await c.write(enc(m));
+            const reply = dec(await readAll(c));
+            await c.close();
+            return reply;
+          },
+        )
+      ),
+    );
+    assert.deepEqual(clients, ["ONE", "", "TWO"]);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /handler failed/);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+test("listener: close() ends iteration; accept() then rejects with CLOSED", async () => {
+  const s = server();
+  const seen: TlsConn[] = [];
+  let first!: () => void;
+  const gotFirst = new Promise<void>((r) => (first = r));
+  const loop = (async () => {
+    for await (const conn of s) {
+      seen.push(conn);
+      first();
+    }
+  })();
+  const c = await connect({
+    hostname: "localhost",
+    port: s.addr.port,
+    caCerts: [p.ca.cert],
+    backend: BACKEND,
+  });
+  await c.write(enc("x"));
+  await gotFirst;
+  s.close();
+  await loop;
+  await assert.rejects(s.accept(), { code: "CLOSED" });
+  await c.close();
+  for (const conn of seen) await conn.close();
+});
