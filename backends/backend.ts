@@ -109,6 +109,8 @@ export interface ContextConfig {
   keylog?: (line: string) => void;
   /** DTLS path MTU. */
   mtu?: number;
+  /** DTLS server: HMAC key for HelloVerifyRequest cookies (default: random per context). */
+  cookieSecret?: Uint8Array;
 }
 
 /** Per-connection engine settings. */
@@ -119,6 +121,12 @@ export interface EngineOptions {
   verifyName?: string | null;
   /** Client: a session from `exportSession()` to resume. */
   session?: Uint8Array;
+  /**
+   * DTLS server: the peer's transport address as bytes (e.g. IP and port),
+   * bound into HelloVerifyRequest cookies so a cookie only works from the
+   * address it was sent to.
+   */
+  transportId?: Uint8Array;
 }
 
 /** Progress of a handshake step. */
@@ -179,6 +187,8 @@ export interface Engine {
   timeout(): number | null;
   /** DTLS: the retransmission timer fired. */
   onTimer(): void;
+  /** DTLS: the largest plaintext one `write` (one record, one datagram) may carry, when known. */
+  dataMtu?(): number;
   /** Frees native memory; idempotent. */
   free(): void;
 }

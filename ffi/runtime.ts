@@ -353,8 +353,9 @@ export function env(name: string): string | undefined {
 }
 
 /** The operating system: "linux", "darwin", "windows", ... */
-export const os: string = bun ? String(g.process?.platform ?? "linux").replace("win32", "windows")
-: String(D.build.os);
+export const os: string = bun
+  ? String(g.process?.platform ?? "linux").replace("win32", "windows")
+  : String(D.build.os);
 
 /** The CPU architecture: "x86_64" or "aarch64". */
 export const arch: string = bun
