@@ -91,6 +91,7 @@ export const LIBSSL_SYMBOLS = {
   DTLS_set_timer_cb: { params: ["ptr", "fn"], result: "void" }, // (ssl, unsigned (*)(SSL *, unsigned))
   SSL_CTX_set_cookie_generate_cb: { params: ["ptr", "fn"], result: "void" },
   SSL_CTX_set_cookie_verify_cb: { params: ["ptr", "fn"], result: "void" },
+  DTLSv1_listen: { params: ["ptr", "buf"], result: "i32" }, // (ssl, BIO_ADDR *client): stateless cookie exchange
 } as const satisfies SymbolTable;
 
 /** libcrypto functions that TLS needs. */
@@ -124,6 +125,9 @@ export const LIBCRYPTO_TLS_SYMBOLS = {
   OPENSSL_sk_value: { params: ["ptr", "i32"], result: "ptr" },
   OBJ_nid2sn: { params: ["i32"], result: "ptr" },
   CRYPTO_malloc: { params: ["usize", "buf", "i32"], result: "ptr" }, // (num, file, line)
+  EVP_sha256: { params: [], result: "ptr" }, // const EVP_MD *
+  // uchar *HMAC(const EVP_MD *md, const void *key, int key_len, const uchar *d, size_t n, uchar *md, unsigned *md_len)
+  HMAC: { params: ["ptr", "buf", "i32", "buf", "usize", "buf", "buf"], result: "ptr" },
 } as const satisfies SymbolTable;
 
 /** `SSL_CTX_ctrl` / `SSL_ctrl` commands (the macros' numbers, from ssl.h). */
@@ -189,7 +193,13 @@ export const SSL_MODE = {
 export const SSL_VERIFY = { NONE: 0, PEER: 1, FAIL_IF_NO_PEER_CERT: 2 } as const;
 
 /** Session cache modes. */
-export const SSL_SESS_CACHE = { OFF: 0, CLIENT: 1, SERVER: 2, BOTH: 3, NO_INTERNAL_STORE: 0x200 } as const;
+export const SSL_SESS_CACHE = {
+  OFF: 0,
+  CLIENT: 1,
+  SERVER: 2,
+  BOTH: 3,
+  NO_INTERNAL_STORE: 0x200,
+} as const;
 
 /** TLS extension callback results. */
 export const SSL_TLSEXT_ERR = { OK: 0, ALERT_FATAL: 2, NOACK: 3 } as const;

@@ -5,7 +5,15 @@
  * @module
  */
 
-import { copyFrom, cstr, isNull, type Ptr, ptrOf, readPtrFrom, writePtrTo } from "../../ffi/runtime.ts";
+import {
+  copyFrom,
+  cstr,
+  isNull,
+  type Ptr,
+  ptrOf,
+  readPtrFrom,
+  writePtrTo,
+} from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
 import { detailOf, drainErrors } from "./errors.ts";
 import type { OpenSsl } from "./lib.ts";

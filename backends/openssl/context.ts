@@ -83,7 +83,9 @@ export class OpenSslContext implements NativeContext {
     this.parseCertificate = parseCertificate;
     const method = config.datagram ? o.ssl.DTLS_method() : o.ssl.TLS_method();
     const ctx = o.ssl.SSL_CTX_new(method);
-    if (isNull(ctx)) throw new TlsError("HANDSHAKE", "SSL_CTX_new failed", { detail: detailOf(drainErrors(o)) });
+    if (isNull(ctx)) {
+      throw new TlsError("HANDSHAKE", "SSL_CTX_new failed", { detail: detailOf(drainErrors(o)) });
+    }
     this.ptr = ctx;
     try {
       this.#configure(config);
@@ -114,9 +116,15 @@ export class OpenSslContext implements NativeContext {
     this.#setVersions(c);
     this.#setTrust(c);
     if (c.cert || c.key) this.#setOwnCertificate(c.cert, c.key, c.keyPassword);
-    if (c.ciphers !== undefined) this.#checked(ssl.SSL_CTX_set_cipher_list(ctx, cstr(c.ciphers)), "ciphers", c.ciphers);
+    if (c.ciphers !== undefined) {
+      this.#checked(ssl.SSL_CTX_set_cipher_list(ctx, cstr(c.ciphers)), "ciphers", c.ciphers);
+    }
     if (c.cipherSuites !== undefined) {
-      this.#checked(ssl.SSL_CTX_set_ciphersuites(ctx, cstr(c.cipherSuites)), "cipherSuites", c.cipherSuites);
+      this.#checked(
+        ssl.SSL_CTX_set_ciphersuites(ctx, cstr(c.cipherSuites)),
+        "cipherSuites",
+        c.cipherSuites,
+      );
     }
     if (c.groups !== undefined) {
       const r = ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_GROUPS_LIST, 0n, ptrOf(cstr(c.groups)));
@@ -127,13 +135,21 @@ export class OpenSslContext implements NativeContext {
       ssl.SSL_CTX_set_session_id_context(ctx, SESSION_ID_CONTEXT, SESSION_ID_CONTEXT.length);
       if (c.sessionCacheSize !== undefined) {
         ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_SESS_CACHE_SIZE, BigInt(c.sessionCacheSize), null);
-        if (c.sessionCacheSize === 0) ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE.OFF), null);
+        if (c.sessionCacheSize === 0) {
+          ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE.OFF), null);
+        }
       }
       if (c.sessionTimeout !== undefined) ssl.SSL_CTX_set_timeout(ctx, BigInt(c.sessionTimeout));
       if (c.sni.length) this.#setSni(c);
+      if (c.datagram) this.#setCookies(c);
     } else {
       // Client: hand every new session (TLS 1.3 tickets arrive after the handshake) to its engine.
-      ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE.CLIENT | SSL_SESS_CACHE.NO_INTERNAL_STORE), null);
+      ssl.SSL_CTX_ctrl(
+        ctx,
+        SSL_CTRL.SET_SESS_CACHE_MODE,
+        BigInt(SSL_SESS_CACHE.CLIENT | SSL_SESS_CACHE.NO_INTERNAL_STORE),
+        null,
+      );
       const cb = this.#callback({ params: ["ptr", "ptr"], result: "i32" }, (s: Ptr, sess: Ptr) => {
         this.engineOf(s)?.onNewSession(sess);
         return 0; // we did not keep a reference: OpenSSL keeps ownership
@@ -142,21 +158,28 @@ export class OpenSslContext implements NativeContext {
     }
     if (c.keylog) {
       const keylog = c.keylog;
-      const cb = this.#callback({ params: ["ptr", "ptr"], result: "void" }, (_s: Ptr, line: Ptr) => {
-        try {
-          keylog(readCString(line));
-        } catch { /* a throwing user callback must not reach C */ }
-      });
+      const cb = this.#callback(
+        { params: ["ptr", "ptr"], result: "void" },
+        (_s: Ptr, line: Ptr) => {
+          try {
+            keylog(readCString(line));
+          } catch { /* a throwing user callback must not reach C */ }
+        },
+      );
       ssl.SSL_CTX_set_keylog_callback(ctx, cb);
     }
   }
 
   #checked(r: number, option: string, value: string): void {
     if (r !== 1) {
-      throw new TlsError("INVALID_OPTION", `invalid option ${option}: ${JSON.stringify(value)} is not accepted by ${this.o.version}`, {
-        option,
-        detail: detailOf(drainErrors(this.o)),
-      });
+      throw new TlsError(
+        "INVALID_OPTION",
+        `invalid option ${option}: ${JSON.stringify(value)} is not accepted by ${this.o.version}`,
+        {
+          option,
+          detail: detailOf(drainErrors(this.o)),
+        },
+      );
     }
   }
 
@@ -194,19 +217,29 @@ export class OpenSslContext implements NativeContext {
       );
       if (r !== 1) {
         const option = c.caFile !== undefined ? "caFile" : "caPath";
-        throw new TlsError("INVALID_OPTION", `invalid option ${option}: could not load ${c.caFile ?? c.caPath}`, {
-          option,
-          detail: detailOf(drainErrors(this.o)),
-        });
+        throw new TlsError(
+          "INVALID_OPTION",
+          `invalid option ${option}: could not load ${c.caFile ?? c.caPath}`,
+          {
+            option,
+            detail: detailOf(drainErrors(this.o)),
+          },
+        );
       }
     }
     if (c.systemTrust) ssl.SSL_CTX_set_default_verify_paths(ctx);
   }
 
-  #setOwnCertificate(cert: Uint8Array | undefined, key: Uint8Array | undefined, password?: string): void {
+  #setOwnCertificate(
+    cert: Uint8Array | undefined,
+    key: Uint8Array | undefined,
+    password?: string,
+  ): void {
     if (!cert || !key) {
       const option = cert ? "key" : "cert";
-      throw new TlsError("INVALID_OPTION", `invalid option ${option}: cert and key go together`, { option });
+      throw new TlsError("INVALID_OPTION", `invalid option ${option}: cert and key go together`, {
+        option,
+      });
     }
     const { ssl, crypto } = this.o;
     const chain = loadCertificates(this.o, cert, "cert");
@@ -227,7 +260,10 @@ export class OpenSslContext implements NativeContext {
     }
     const pkey = loadPrivateKey(this.o, key, "key", password);
     try {
-      if (ssl.SSL_CTX_use_PrivateKey(this.ptr, pkey) !== 1 || ssl.SSL_CTX_check_private_key(this.ptr) !== 1) {
+      if (
+        ssl.SSL_CTX_use_PrivateKey(this.ptr, pkey) !== 1 ||
+        ssl.SSL_CTX_check_private_key(this.ptr) !== 1
+      ) {
         throw new TlsError("INVALID_OPTION", "invalid option key: it does not match cert", {
           option: "key",
           detail: detailOf(drainErrors(this.o)),
@@ -243,7 +279,9 @@ export class OpenSslContext implements NativeContext {
     const wire = alpnWire(c.alpnProtocols);
     if (c.side === "client") {
       if (ssl.SSL_CTX_set_alpn_protos(this.ptr, wire, wire.length) !== 0) {
-        throw new TlsError("INVALID_OPTION", "invalid option alpnProtocols", { option: "alpnProtocols" });
+        throw new TlsError("INVALID_OPTION", "invalid option alpnProtocols", {
+          option: "alpnProtocols",
+        });
       }
       return;
     }
@@ -299,7 +337,57 @@ export class OpenSslContext implements NativeContext {
     this.o.ssl.SSL_CTX_callback_ctrl(this.ptr, SSL_CTRL.SET_TLSEXT_SERVERNAME_CB, cb);
   }
 
-  #callback(def: Parameters<typeof createCallback>[0], fn: Parameters<typeof createCallback>[1]): Ptr {
+  /** DTLS HelloVerifyRequest cookies: HMAC-SHA256(secret, the engine's transportId). */
+  #setCookies(c: ContextConfig): void {
+    const { ssl, crypto } = this.o;
+    const secret = c.cookieSecret?.length
+      ? c.cookieSecret.slice()
+      : globalThis.crypto.getRandomValues(new Uint8Array(32));
+    const md = crypto.EVP_sha256();
+    const mdLen = new Uint8Array(4);
+    const one = new Uint8Array(1); // Bun has no address for an empty buffer
+    const cookieOf = (s: Ptr): Uint8Array => {
+      const id = this.engineOf(s)?.transportId ?? one.subarray(0, 0);
+      const out = new Uint8Array(32);
+      crypto.HMAC(md, secret, secret.length, id.length ? id : one, BigInt(id.length), out, mdLen);
+      return out;
+    };
+    const generate = this.#callback(
+      { params: ["ptr", "ptr", "ptr"], result: "i32" },
+      (s: Ptr, cookie: Ptr, len: Ptr) => {
+        try {
+          nativeView(cookie, 32).set(cookieOf(s));
+          const lenView = nativeView(len, 4);
+          new DataView(lenView.buffer, lenView.byteOffset, 4).setUint32(0, 32, true);
+          return 1;
+        } catch {
+          return 0;
+        }
+      },
+    );
+    const verify = this.#callback(
+      { params: ["ptr", "ptr", "u32"], result: "i32" },
+      (s: Ptr, cookie: Ptr, len: number) => {
+        try {
+          if (len !== 32) return 0;
+          const got = copyFrom(cookie, 32);
+          const want = cookieOf(s);
+          let diff = 0;
+          for (let i = 0; i < 32; i++) diff |= got[i] ^ want[i];
+          return diff === 0 ? 1 : 0;
+        } catch {
+          return 0;
+        }
+      },
+    );
+    ssl.SSL_CTX_set_cookie_generate_cb(this.ptr, generate);
+    ssl.SSL_CTX_set_cookie_verify_cb(this.ptr, verify);
+  }
+
+  #callback(
+    def: Parameters<typeof createCallback>[0],
+    fn: Parameters<typeof createCallback>[1],
+  ): Ptr {
     const cb = createCallback(def, fn);
     this.#callbacks.push(cb);
     return cb.ptr;

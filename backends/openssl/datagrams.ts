@@ -43,7 +43,9 @@ export class DatagramQueue {
   shift(into: Uint8Array): number {
     const d = this.#queue[0];
     if (!d) return 0;
-    if (d.length > into.length) throw new RangeError(`a ${d.length}-byte datagram needs a larger buffer`);
+    if (d.length > into.length) {
+      throw new RangeError(`a ${d.length}-byte datagram needs a larger buffer`);
+    }
     this.#queue.shift();
     into.set(d);
     return d.length;

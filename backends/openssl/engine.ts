@@ -9,7 +9,15 @@
  * @module
  */
 
-import { cstr, isNull, type Ptr, ptrOf, ptrValue, readCString, writePtrTo } from "../../ffi/runtime.ts";
+import {
+  cstr,
+  isNull,
+  type Ptr,
+  ptrOf,
+  ptrValue,
+  readCString,
+  writePtrTo,
+} from "../../ffi/runtime.ts";
 import { BIO_CTRL, SSL_CTRL, SSL_ERROR } from "../../ffi/openssl.ts";
 import { TlsError } from "../../errors.ts";
 import { EOF, WANT_READ } from "../backend.ts";
@@ -37,6 +45,9 @@ const PKEY_TYPE: Record<number, string> = {
 const scratch8 = new Uint8Array(8);
 const scratch4 = new Uint8Array(4);
 const timeval = new Uint8Array(new ArrayBuffer(16));
+/** DTLSv1_listen's BIO_ADDR out-parameter (a sockaddr union, ≤ 112 bytes); memory BIOs leave it clear. */
+const bioAddr = new Uint8Array(256);
+const NO_TRANSPORT_ID = new Uint8Array(0);
 
 interface Native {
   ssl: Ptr;
@@ -62,10 +73,16 @@ export class OpenSslEngine implements Engine {
   #session: Uint8Array | null = null;
   #datagrams: DatagramQueue | null;
   #freed = false;
+  /** DTLS server: still in the stateless cookie exchange (DTLSv1_listen). */
+  #listening: boolean;
+  /** DTLS server: the peer's address bytes, bound into its cookie. */
+  readonly transportId: Uint8Array;
 
   constructor(ctx: OpenSslContext, options: EngineOptions) {
     const o = ctx.o;
     this.datagram = ctx.config.datagram;
+    this.#listening = this.datagram && ctx.config.side === "server";
+    this.transportId = options.transportId ? options.transportId.slice() : NO_TRANSPORT_ID;
     o.crypto.ERR_clear_error();
     const ssl = o.ssl.SSL_new(ctx.ptr);
     if (isNull(ssl)) throw new TlsError("HANDSHAKE", "SSL_new failed");
@@ -129,9 +146,13 @@ export class OpenSslEngine implements Engine {
     const sess = ssl.d2i_SSL_SESSION(null, pp, BigInt(der.length));
     if (isNull(sess)) {
       drainErrors(this.#o);
-      throw new TlsError("INVALID_OPTION", "invalid option session: not a session from exportSession()", {
-        option: "session",
-      });
+      throw new TlsError(
+        "INVALID_OPTION",
+        "invalid option session: not a session from exportSession()",
+        {
+          option: "session",
+        },
+      );
     }
     ssl.SSL_set_session(this.#ssl, sess);
     ssl.SSL_SESSION_free(sess);
@@ -181,6 +202,16 @@ export class OpenSslEngine implements Engine {
     this.#live();
     if (this.handshakeDone) return "done";
     const { ssl, crypto } = this.#o;
+    if (this.#listening) {
+      // Stateless HelloVerifyRequest: answers a ClientHello without a valid cookie
+      // (the reply waits in the write BIO) and drops anything else; 1 = cookie verified.
+      crypto.ERR_clear_error();
+      const l = ssl.DTLSv1_listen(this.#ssl, bioAddr);
+      if (l < 0) throw this.#failure("DTLS cookie exchange", "HANDSHAKE");
+      drainErrors(this.#o);
+      if (l === 0) return "want-read";
+      this.#listening = false;
+    }
     crypto.ERR_clear_error();
     const r = ssl.SSL_do_handshake(this.#ssl);
     if (r === 1) {
@@ -209,6 +240,16 @@ export class OpenSslEngine implements Engine {
     this.#live();
     if (data.length === 0) return 0;
     const { ssl, crypto } = this.#o;
+    if (this.datagram && this.handshakeDone) {
+      // OpenSSL would put a larger write in one record bigger than the MTU.
+      const max = this.dataMtu();
+      if (max > 0 && data.length > max) {
+        throw new TlsError(
+          "PROTOCOL",
+          `a ${data.length}-byte datagram exceeds the ${max}-byte DTLS data MTU`,
+        );
+      }
+    }
     crypto.ERR_clear_error();
     const r = ssl.SSL_write(this.#ssl, data, Math.min(data.length, 0x7fffffff));
     if (r > 0) return r;
@@ -242,7 +283,9 @@ export class OpenSslEngine implements Engine {
     const groupNid = Number(ssl.SSL_ctrl(s, SSL_CTRL.GET_NEGOTIATED_GROUP, 0n, null));
     let group: string | null = null;
     if (groupNid > 0) {
-      const p = ssl.SSL_group_to_name ? ssl.SSL_group_to_name(s, groupNid) : crypto.OBJ_nid2sn(groupNid);
+      const p = ssl.SSL_group_to_name
+        ? ssl.SSL_group_to_name(s, groupNid)
+        : crypto.OBJ_nid2sn(groupNid);
       group = readCString(p) || null;
     }
     const chain = this.#peerChain();
@@ -266,7 +309,9 @@ export class OpenSslEngine implements Engine {
     const type = new DataView(scratch4.buffer).getInt32(0, true);
     const hashNid = new Uint8Array(8);
     // SSL_get_peer_signature_nid is SSL_ctrl(SSL_CTRL_GET_PEER_SIGNATURE_NID = 108).
-    if (Number(ssl.SSL_ctrl(this.#ssl, 108, 0n, ptrOf(hashNid))) !== 1) return PKEY_TYPE[type] ?? null;
+    if (Number(ssl.SSL_ctrl(this.#ssl, 108, 0n, ptrOf(hashNid))) !== 1) {
+      return PKEY_TYPE[type] ?? null;
+    }
     const hash = readCString(crypto.OBJ_nid2sn(new DataView(hashNid.buffer).getInt32(0, true)));
     const name = PKEY_TYPE[type] ?? readCString(crypto.OBJ_nid2sn(type));
     return type === 1087 || type === 1088 ? name : `${name}_${hash.toLowerCase().replace("-", "")}`;
@@ -315,14 +360,18 @@ export class OpenSslEngine implements Engine {
       throw new TlsError("UNSUPPORTED", `keyUpdate needs TLS 1.3; this connection is ${version}`);
     }
     crypto.ERR_clear_error();
-    if (ssl.SSL_key_update(this.#ssl, requestPeer ? 1 : 0) !== 1) throw this.#failure("key update", "PROTOCOL");
+    if (ssl.SSL_key_update(this.#ssl, requestPeer ? 1 : 0) !== 1) {
+      throw this.#failure("key update", "PROTOCOL");
+    }
     ssl.SSL_do_handshake(this.#ssl); // sends the KeyUpdate now rather than with the next write
     drainErrors(this.#o);
   }
 
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
     this.#live();
-    if (!this.handshakeDone) throw new TlsError("PROTOCOL", "exportKeyingMaterial before the handshake completed");
+    if (!this.handshakeDone) {
+      throw new TlsError("PROTOCOL", "exportKeyingMaterial before the handshake completed");
+    }
     const out = new Uint8Array(length);
     const labelBytes = new TextEncoder().encode(label);
     // An empty buffer has no address in Bun: hand C a 1-byte buffer with length 0.
@@ -348,7 +397,13 @@ export class OpenSslEngine implements Engine {
     const r = this.#o.ssl.SSL_ctrl(this.#ssl, SSL_CTRL.DTLS_GET_TIMEOUT, 0n, ptrOf(timeval));
     if (Number(r) !== 1) return null;
     const dv = new DataView(timeval.buffer);
-    return Number(dv.getBigInt64(0, true)) * 1000 + Math.ceil(Number(dv.getBigInt64(8, true)) / 1000);
+    return Number(dv.getBigInt64(0, true)) * 1000 +
+      Math.ceil(Number(dv.getBigInt64(8, true)) / 1000);
+  }
+
+  dataMtu(): number {
+    if (!this.datagram || this.#freed) return 0;
+    return Number(this.#o.ssl.DTLS_get_data_mtu(this.#ssl));
   }
 
   onTimer(): void {
@@ -387,4 +442,3 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-

@@ -1,0 +1,140 @@
+/**
+ * The DTLS client: `connect` binds a UDP socket, runs the handshake with
+ * retransmissions, and hands back a {@link DtlsConn}.
+ *
+ * @module
+ */
+
+import { invalidOption, TlsError } from "../errors.ts";
+import type { BackendName } from "../backends/backend.ts";
+import { isIp } from "../streams/context.ts";
+import { handshakeTimeoutOf, type Pem, portOf, signalOf } from "../streams/options.ts";
+import { DEFAULT_DTLS_HANDSHAKE_TIMEOUT, DtlsConn } from "./conn.ts";
+import { dtlsContext } from "./context.ts";
+import { bindUdp, normalizeHost, resolveHost, type UdpSocket } from "./udp.ts";
+
+/** Options of {@link connect}. */
+export interface DtlsConnectOptions {
+  /** The server's host name or address (default "localhost"). */
+  hostname?: string;
+  /** The server's UDP port. */
+  port: number;
+  /** SNI and the name to verify (default: hostname; no SNI is sent for IP addresses). */
+  serverName?: string;
+  /** Verify the server's certificate and name (default true; false must be explicit). */
+  verify?: boolean;
+  /** Trusted CA certificates (PEM, or DER bytes). Default: the system store. */
+  caCerts?: Pem[];
+  /** A file of trusted CA certificates (PEM). */
+  caFile?: string;
+  /** A directory of hashed CA certificates. */
+  caPath?: string;
+  /** Client certificate chain (mTLS). */
+  cert?: Pem;
+  /** Client private key (mTLS). */
+  key?: Pem;
+  /** Client certificate file. */
+  certFile?: string;
+  /** Client key file. */
+  keyFile?: string;
+  /** Password of an encrypted PEM key. */
+  keyPassword?: string;
+  /** ALPN protocols, most preferred first. */
+  alpnProtocols?: string[];
+  /** A session from `conn.exportSession()` to resume. */
+  session?: Uint8Array;
+  /** Path MTU in bytes (default 1200): no datagram is larger. */
+  mtu?: number;
+  /** Cipher list, OpenSSL syntax. */
+  ciphers?: string;
+  /** Which native library to use. */
+  backend?: BackendName;
+  /** Handshake deadline in ms (default 30 000). */
+  handshakeTimeout?: number;
+  /** Aborts the handshake. */
+  signal?: AbortSignal;
+  /** Receives NSS key log lines. */
+  keylog?: (line: string) => void;
+}
+
+/**
+ * Connects to a DTLS 1.2 server over UDP and completes the handshake
+ * (retransmitting lost flights). The server's certificate and name are
+ * verified against the system store unless `caCerts`/`caFile` are given.
+ *
+ * @example
+ * ```ts
+ * import * as dtls from "@jsec/tls/dtls";
+ * const conn = await dtls.connect({ hostname: "localhost", port: 4433, caFile: "ca.pem" });
+ * await conn.send(new TextEncoder().encode("hello"));
+ * console.log(await conn.receive());
+ * await conn.close();
+ * ```
+ */
+export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
+  if (typeof options !== "object" || options === null) {
+    invalidOption("options", options, "an object");
+  }
+  const o = options as unknown as Record<string, unknown>;
+  const hostname = o.hostname ?? "localhost";
+  if (typeof hostname !== "string" || !hostname) {
+    invalidOption("hostname", hostname, "a host name or address");
+  }
+  const port = portOf(o.port);
+  if (port === 0) invalidOption("port", port, "the server's port (1 to 65535)");
+  const signal = signalOf(o);
+  const timeout = handshakeTimeoutOf(o, DEFAULT_DTLS_HANDSHAKE_TIMEOUT);
+  const name = o.serverName ?? hostname;
+  if (typeof name !== "string" || !name) invalidOption("serverName", name, "a host name");
+  if (o.session !== undefined && !(o.session instanceof Uint8Array)) {
+    invalidOption("session", o.session, "a Uint8Array from exportSession()");
+  }
+  if (signal?.aborted) {
+    throw new TlsError("ABORTED", "DTLS connect aborted", { cause: signal.reason });
+  }
+  const context = dtlsContext(o, "client");
+  let socket: UdpSocket | undefined;
+  try {
+    const address = normalizeHost(await resolveHost(hostname));
+    const engine = context.newEngine({
+      serverName: isIp(name) ? null : name,
+      verifyName: context.config.verify ? name : null,
+      session: o.session as Uint8Array | undefined,
+    });
+    const made: { conn?: DtlsConn } = {}; // set once the socket exists
+    const early: Uint8Array[] = [];
+    try {
+      socket = await bindUdp(address.includes(":") ? "::" : "0.0.0.0", 0, (data, from) => {
+        // An unconnected socket: only the server's datagrams belong to this connection.
+        if (from.port !== port || normalizeHost(from.hostname) !== address) return;
+        if (made.conn) made.conn.deliver(data);
+        else early.push(data);
+      });
+    } catch (e) {
+      engine.free();
+      throw e;
+    }
+    const sock = socket;
+    const remoteAddr = { hostname: address, port, transport: "udp" as const };
+    const conn = made.conn = new DtlsConn(engine, {
+      localAddr: sock.addr,
+      remoteAddr,
+      send: (d) => sock.send(d, remoteAddr),
+      detach: () => sock.close(),
+    }, context.backend);
+    const started = conn.start([], signal, timeout);
+    for (const d of early) conn.deliver(d);
+    await started;
+    return conn;
+  } catch (e) {
+    socket?.close();
+    if (e instanceof TlsError) throw e;
+    throw new TlsError(
+      "CLOSED",
+      `DTLS connect to ${hostname}:${port} failed: ${(e as Error)?.message}`,
+      { cause: e },
+    );
+  } finally {
+    context.free(); // the engine keeps what it needs alive
+  }
+}

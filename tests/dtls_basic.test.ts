@@ -1,0 +1,195 @@
+// DTLS 1.2 jsec ↔ jsec: datagrams, info, exporter, resumption, mTLS, bad certificates,
+// deadlines and option validation. Runs on the backend JSEC_BACKEND names.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as dtls from "../dtls/mod.ts";
+import { TlsError } from "../mod.ts";
+import { BACKEND, dec, enc, pki } from "./helpers.ts";
+import { client, dtlsSkip, echoServer, pattern, rejectsWith, silentUdp } from "./dtls_helpers.ts";
+
+const skip = dtlsSkip();
+const p = pki();
+
+test("DTLS echo: info, stats and equal exporters on both ends", { skip }, async () => {
+  const srv = await echoServer({ alpnProtocols: ["coap"] });
+  try {
+    const peerP = srv.nextPeer();
+    const conn = await client(srv.port, { alpnProtocols: ["coap"] });
+    try {
+      const peer = (await peerP)!;
+      assert.equal(conn.info.protocol, "DTLSv1.2");
+      assert.equal(conn.info.backend, BACKEND);
+      assert.equal(conn.info.alpnProtocol, "coap");
+      assert.equal(conn.info.peerCertificate?.commonName, "localhost");
+      assert.equal(peer.remoteAddr.port, conn.localAddr.port);
+      assert.equal(peer.remoteAddr.transport, "udp");
+      const label = "EXPERIMENTAL-jsec";
+      assert.deepEqual(conn.exportKeyingMaterial(label, 32), peer.exportKeyingMaterial(label, 32));
+      await conn.send(enc("hello"));
+      assert.equal(dec((await conn.receive())!), "hello");
+      const s = conn.stats;
+      assert.equal(s.messagesOut, 1);
+      assert.equal(s.messagesIn, 1);
+      assert.ok(s.datagramsIn >= 3 && s.datagramsOut >= 3);
+      const ss = srv.server.stats;
+      assert.equal(ss.handshakesDone, 1);
+      assert.equal(ss.cookiesSent, 1);
+      assert.equal(ss.cookiesVerified, 1);
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("DTLS: hundreds of datagrams of 1 … data-MTU bytes arrive whole and separate both ways", {
+  skip,
+}, async () => {
+  const srv = await echoServer();
+  const conn = await client(srv.port);
+  try {
+    const max = conn.maxDatagramSize ?? 1200 - 37; // AES-GCM: 13 header + 8 nonce + 16 tag
+    assert.ok(max > 1000 && max < 1200, `data MTU ${max}`);
+    const sizes = Array.from({ length: 300 }, (_, i) => 1 + Math.floor((i * (max - 1)) / 299));
+    assert.equal(sizes.at(-1), max);
+    for (let i = 0; i < sizes.length; i += 20) {
+      const batch = sizes.slice(i, i + 20);
+      for (const [j, n] of batch.entries()) await conn.send(pattern(n, i + j));
+      for (const [j, n] of batch.entries()) {
+        assert.deepEqual(await conn.receive(), pattern(n, i + j));
+      }
+    }
+    const w = conn.writable.getWriter();
+    const r = conn.readable.getReader();
+    await w.write(enc("via streams"));
+    assert.equal(dec((await r.read()).value!), "via streams");
+    w.releaseLock();
+    r.releaseLock();
+    await rejectsWith(conn.send(new Uint8Array(max + 1)), "PROTOCOL");
+    assert.equal(conn.stats.messagesIn, 301);
+  } finally {
+    await conn.close();
+    await srv.stop();
+  }
+});
+
+test("DTLS session resumption", { skip }, async () => {
+  const srv = await echoServer();
+  try {
+    const first = await client(srv.port);
+    const session = first.exportSession();
+    assert.ok(session && session.length > 0);
+    assert.equal(first.info.sessionReused, false);
+    await first.close();
+    const second = await client(srv.port, { session });
+    try {
+      assert.equal(second.info.sessionReused, true);
+      await second.send(enc("again"));
+      assert.equal(dec((await second.receive())!), "again");
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("DTLS mTLS: a required client certificate is accepted, a missing or rogue one rejected", {
+  skip,
+}, async () => {
+  const errors: unknown[] = [];
+  const srv = await echoServer({
+    clientAuth: "require",
+    caCerts: [p.ca.cert],
+    onError: (e) => errors.push(e),
+  });
+  try {
+    const peerP = srv.nextPeer();
+    const ok = await client(srv.port, { cert: p.client.cert, key: p.client.key });
+    assert.equal((await peerP)!.info.peerCertificate?.commonName, "jsec client");
+    await ok.close();
+    for (const extra of [{}, { cert: p.rogueClient.cert, key: p.rogueClient.key }]) {
+      // The server's fatal alert ends the client's handshake too.
+      await rejectsWith(client(srv.port, { ...extra, handshakeTimeout: 5_000 }), [
+        "ALERT",
+        "HANDSHAKE",
+      ]);
+    }
+    assert.equal(srv.server.stats.handshakesFailed, 2);
+    assert.equal(errors.length, 2);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("DTLS: bad server certificates give CERT_VERIFY with a reason", { skip }, async () => {
+  const cases = [
+    {
+      pair: p.unknownCa,
+      name: undefined,
+      reason: /issuer|unknown|not trusted|self.signed|verify/i,
+    },
+    { pair: p.expired, name: undefined, reason: /expired/i },
+    { pair: p.server, name: "wrong.test", reason: /host|name|mismatch/i },
+  ];
+  for (const c of cases) {
+    const srv = await echoServer({ cert: c.pair.cert, key: c.pair.key });
+    try {
+      await rejectsWith(client(srv.port, { serverName: c.name }), "CERT_VERIFY", c.reason);
+    } finally {
+      await srv.stop();
+    }
+  }
+});
+
+test(
+  "DTLS: handshakeTimeout against a silent port gives TIMEOUT, a signal gives ABORTED",
+  { skip },
+  async () => {
+    const silent = await silentUdp();
+    try {
+      await rejectsWith(client(silent.port, { handshakeTimeout: 300 }), "TIMEOUT");
+      assert.ok(silent.received() >= 1);
+      const ac = new AbortController();
+      const pending = client(silent.port, { signal: ac.signal });
+      ac.abort();
+      await rejectsWith(pending, "ABORTED");
+      await rejectsWith(client(silent.port, { signal: AbortSignal.abort() }), "ABORTED");
+    } finally {
+      await silent.close();
+    }
+  },
+);
+
+test("DTLS: bad options give INVALID_OPTION naming the option", { skip }, async () => {
+  const bad: [Partial<dtls.DtlsConnectOptions> & Record<string, unknown>, string][] = [
+    [{ port: -1 }, "port"],
+    [{ port: 70000 }, "port"],
+    [{ mtu: 10 }, "mtu"],
+    [{ hostname: 5 as unknown as string }, "hostname"],
+    [{ verify: "yes" as unknown as boolean }, "verify"],
+    [{ handshakeTimeout: 0 }, "handshakeTimeout"],
+    [{ session: "x" as unknown as Uint8Array }, "session"],
+    [{ backend: "nope" as "openssl" }, "backend"],
+    [{ signal: {} as AbortSignal }, "signal"],
+  ];
+  for (const [extra, option] of bad) {
+    const e = await rejectsWith(client(4433, extra), "INVALID_OPTION");
+    assert.equal(e.option, option);
+  }
+  const listenBad: [Record<string, unknown>, string][] = [
+    [{ port: 0 }, "cert"],
+    [{ port: 0, cert: p.server.cert, key: p.server.key, cookieSecret: "short" }, "cookieSecret"],
+    [{ port: 0, cert: p.server.cert, key: p.server.key, idleTimeout: -1 }, "idleTimeout"],
+    [{ port: 0, cert: p.server.cert, key: p.server.key, maxHandshakes: 0 }, "maxHandshakes"],
+    [{ port: "x", cert: p.server.cert, key: p.server.key }, "port"],
+    [{ port: 0, cert: p.server.cert, key: p.server.key, clientAuth: "maybe" }, "clientAuth"],
+  ];
+  for (const [o, option] of listenBad) {
+    assert.throws(
+      () => dtls.listen({ backend: BACKEND, ...o } as unknown as dtls.DtlsListenOptions),
+      (e: unknown) => e instanceof TlsError && e.code === "INVALID_OPTION" && e.option === option,
+    );
+  }
+});

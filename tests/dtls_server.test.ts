@@ -1,0 +1,217 @@
+// The DTLS server under load and faults: concurrent peers, junk, loss and reordering,
+// a client that vanishes mid-handshake, idle expiry, receiveFrom/sendTo, close.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import * as dtls from "../dtls/mod.ts";
+import { TlsError } from "../mod.ts";
+import { BACKEND, dec, enc, pki } from "./helpers.ts";
+import { client, dtlsSkip, echoServer, rejectsWith, startRelay } from "./dtls_helpers.ts";
+
+const skip = dtlsSkip();
+const p = pki();
+
+test("DTLS server: several concurrent clients, each echoed separately", { skip }, async () => {
+  const srv = await echoServer();
+  const conns: dtls.DtlsConn[] = [];
+  try {
+    conns.push(...await Promise.all(Array.from({ length: 5 }, () => client(srv.port))));
+    await Promise.all(conns.map(async (c, i) => {
+      for (let j = 0; j < 10; j++) {
+        await c.send(enc(`client ${i} message ${j}`));
+        assert.equal(dec((await c.receive())!), `client ${i} message ${j}`);
+      }
+    }));
+    const s = srv.server.stats;
+    assert.equal(s.handshakesDone, 5);
+    assert.equal(s.activePeers, 5);
+    assert.equal(s.cookiesVerified, 5);
+  } finally {
+    await Promise.all(conns.map((c) => c.close()));
+    await srv.stop();
+  }
+});
+
+test(
+  "DTLS server: junk datagrams are dropped without disturbing established peers",
+  { skip },
+  async () => {
+    const srv = await echoServer();
+    const conn = await client(srv.port);
+    const junk = dgram.createSocket("udp4");
+    try {
+      const fakeHello = new Uint8Array(60);
+      fakeHello.set([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 47, 1]); // a ClientHello header, garbage body
+      const appData = new Uint8Array(40);
+      appData.set([23, 0xfe, 0xfd, 0, 1]); // application data for an unknown peer
+      const packets = [
+        new Uint8Array(0),
+        enc("hello?"),
+        new Uint8Array(2000).fill(0xff),
+        fakeHello,
+        appData,
+      ];
+      for (const d of packets) {
+        await new Promise<void>((r) => junk.send(d, srv.port, "127.0.0.1", () => r()));
+      }
+      // One more round trip on the established peer: it is served after all the junk.
+      for (let i = 0; i < 5; i++) {
+        await conn.send(enc(`still here ${i}`));
+        assert.equal(dec((await conn.receive())!), `still here ${i}`);
+      }
+      const s = srv.server.stats;
+      assert.ok(s.junkDropped >= 4, `junkDropped ${s.junkDropped}`);
+      assert.equal(s.activePeers, 1);
+      assert.equal(s.activeHandshakes, 0);
+    } finally {
+      await new Promise<void>((r) => junk.close(() => r()));
+      await conn.close();
+      await srv.stop();
+    }
+  },
+);
+
+test(
+  "DTLS: handshakes complete through loss and reordering, with retransmissions",
+  { skip },
+  async () => {
+    const srv = await echoServer({ mtu: 512 });
+    // Client → server: lose the first ClientHello. Server → client: lose the first
+    // datagram of the certificate flight, deliver the next two swapped.
+    const relay = await startRelay(srv.port, {
+      toServer: { drop: [1] },
+      toClient: { drop: [2], swap: [[3, 4]] },
+    });
+    try {
+      const conn = await client(relay.port, { mtu: 512 });
+      try {
+        for (let i = 0; i < 20; i++) {
+          await conn.send(enc(`through the relay ${i}`));
+          assert.equal(dec((await conn.receive())!), `through the relay ${i}`);
+        }
+        assert.ok(
+          conn.stats.retransmissions >= 1,
+          `client retransmissions ${conn.stats.retransmissions}`,
+        );
+        assert.deepEqual(relay.dropped(), { toServer: 1, toClient: 1 });
+        const s = srv.server.stats;
+        assert.equal(s.handshakesDone, 1);
+      } finally {
+        await conn.close();
+      }
+    } finally {
+      await relay.close();
+      await srv.stop();
+    }
+  },
+);
+
+test("DTLS server: a client that vanishes mid-handshake is expired", { skip }, async () => {
+  const failed: { e: unknown; addr: dtls.Addr }[] = [];
+  let onFail: () => void = () => {};
+  const expired = new Promise<void>((r) => onFail = r);
+  const srv = await echoServer({
+    handshakeTimeout: 400,
+    onError: (e, addr) => {
+      failed.push({ e, addr });
+      onFail();
+    },
+  });
+  // The relay passes both ClientHellos, then nothing more reaches the server.
+  const relay = await startRelay(srv.port, {
+    toServer: { drop: Array.from({ length: 50 }, (_, i) => i + 3) },
+  });
+  const ac = new AbortController();
+  try {
+    const pending = client(relay.port, { signal: ac.signal });
+    await expired; // the server gave up on the half-open handshake
+    ac.abort(); // the client vanishes for good
+    await rejectsWith(pending, "ABORTED");
+    assert.equal(failed.length, 1);
+    assert.equal((failed[0].e as TlsError).code, "TIMEOUT");
+    const s = srv.server.stats;
+    assert.equal(s.handshakesFailed, 1);
+    assert.equal(s.activeHandshakes, 0);
+    assert.equal(s.activePeers, 0);
+  } finally {
+    await relay.close();
+    await srv.stop();
+  }
+});
+
+test("DTLS server: idle peers expire", { skip }, async () => {
+  const srv = await echoServer({ idleTimeout: 200 });
+  const peerP = srv.nextPeer();
+  const conn = await client(srv.port);
+  try {
+    const peer = await peerP;
+    assert.equal(await peer.receive(), null); // ends when the server drops it
+    assert.equal(peer.closed, true);
+    assert.equal(srv.server.stats.peersExpired, 1);
+    assert.equal(srv.server.stats.activePeers, 0);
+    assert.equal(await conn.receive(), null); // its close_notify reached the client
+  } finally {
+    await conn.close();
+    await srv.stop();
+  }
+});
+
+test("DTLS server: receiveFrom/sendTo address peers like a UDP socket", { skip }, async () => {
+  const server = dtls.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  await server.ready;
+  const a = await client(server.addr.port);
+  const b = await client(server.addr.port);
+  try {
+    await a.send(enc("from a"));
+    await b.send(enc("from b"));
+    const got = [await server.receiveFrom(), await server.receiveFrom()];
+    for (const { data, addr } of got) {
+      const who = addr.port === a.localAddr.port ? "a" : "b";
+      assert.equal(dec(data), `from ${who}`);
+      await server.sendTo(addr, enc(`to ${who}`));
+    }
+    assert.equal(dec((await a.receive())!), "to a");
+    assert.equal(dec((await b.receive())!), "to b");
+    await assert.rejects(server.sendTo({ hostname: "127.0.0.1", port: 9 }, enc("x")), TlsError);
+    await server.close();
+    // close() sent close_notify to every peer.
+    assert.equal(await a.receive(), null);
+    assert.equal(await b.receive(), null);
+    await assert.rejects(
+      server.receiveFrom(),
+      (e: unknown) => e instanceof TlsError && e.code === "CLOSED",
+    );
+  } finally {
+    await a.close();
+    await b.close();
+    await server.close();
+  }
+});
+
+test("DTLS server: maxHandshakes refuses new ClientHellos beyond the cap", { skip }, async () => {
+  const srv = await echoServer({ maxHandshakes: 1, handshakeTimeout: 5_000 });
+  // A half-open handshake holds the only slot: the relay stops after both ClientHellos.
+  const relay = await startRelay(srv.port, {
+    toServer: { drop: Array.from({ length: 50 }, (_, i) => i + 3) },
+  });
+  const ac = new AbortController();
+  const stuck = client(relay.port, { signal: ac.signal }).catch((e) => e);
+  try {
+    // The server holds the half-open handshake once its first flight went back.
+    await relay.seen("toClient", 2);
+    assert.equal(srv.server.stats.activeHandshakes, 1);
+    await rejectsWith(client(srv.port, { handshakeTimeout: 300 }), "TIMEOUT");
+    assert.ok(srv.server.stats.handshakesRefused >= 1);
+  } finally {
+    ac.abort();
+    await stuck;
+    await relay.close();
+    await srv.stop();
+  }
+});
