@@ -1,0 +1,653 @@
+/**
+ * jsec benchmark harness (issue 6). Runs every case in a fresh child process
+ * of the same runtime (`bench/case.ts`), several times, and prints min /
+ * median / max with jsec and its anchors side by side and the ratio
+ * jsec / anchor (medians).
+ *
+ *   deno task bench [options]          (deno run -A --unstable-net bench/bench.ts)
+ *   bun bench/bench.ts [options]
+ *
+ * Options:
+ *   --runs N          runs per measurement (default 3)
+ *   --quick           everything ~8x smaller
+ *   --smoke           every case tiny, one run (< ~60 s in total)
+ *   --json            print the results as JSON (instead of tables)
+ *   --json-out FILE   also write the JSON results to FILE
+ *   --only a,b        only these groups: bulk, echo, hs, resume, idle, loop, mbedtls, dtls
+ *   --backend NAME    also run the jsec cases on this backend (e.g. mbedtls; JSEC_BACKEND works too)
+ *   --runtimes deno,bun  run the cases under these runtimes (default: the current one)
+ *   --stime-seconds N seconds per `openssl s_time` run (default 5)
+ *
+ * Certificates (a CA and ECDSA P-256 / RSA-2048 leaves for localhost) are
+ * made with the `openssl` CLI in a temp dir and removed at the end.
+ * Numbers are from one machine: on a small shared box they are noisy.
+ */
+
+import { execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Any, argv, g, makeCerts, parseArgs, RUNTIME } from "./common.ts";
+
+const A = parseArgs(argv());
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(HERE);
+const SMOKE = A.smoke === true;
+const QUICK = A.quick === true;
+const RUNS = SMOKE ? 1 : Number(A.runs ?? 3);
+const JSON_OUT = A.json === true;
+const ONLY = typeof A.only === "string" ? new Set(A.only.split(",")) : null;
+const env = (k: string): string | undefined => g.process?.env?.[k] ?? g.Deno?.env.get(k);
+const EXTRA_BACKEND = typeof A.backend === "string" ? A.backend : env("JSEC_BACKEND");
+const STIME = SMOKE ? 1 : Number(A["stime-seconds"] ?? (QUICK ? 1 : 5));
+const RUNTIMES =
+  (typeof A.runtimes === "string" ? A.runtimes.split(",") : [RUNTIME]) as ("deno" | "bun")[];
+const want = (group: string) => !ONLY || ONLY.has(group);
+
+/** Sizes: full, --quick (÷8), --smoke (tiny). */
+const S = SMOKE
+  ? { mib: 4, warm: 1, echo: 200, echoWarm: 20, hs: 10, idle: 20, loopMib: 8 }
+  : QUICK
+  ? { mib: 32, warm: 4, echo: 1250, echoWarm: 62, hs: 38, idle: 125, loopMib: 32 }
+  : { mib: 256, warm: 32, echo: 10_000, echoWarm: 500, hs: 300, idle: 1000, loopMib: 256 };
+
+const log = (
+  s: string,
+) => (JSON_OUT ? g.process?.stderr?.write?.(s + "\n") ?? console.error(s) : console.log(s));
+
+function runtimeExe(rt: "deno" | "bun"): string | null {
+  if (rt === RUNTIME) return RUNTIME === "bun" ? g.process.execPath : g.Deno.execPath();
+  const local = join(ROOT, "tools", "node_modules", ".bin", rt);
+  if (existsSync(local)) return local;
+  try {
+    return execFileSync("sh", ["-c", `command -v ${rt}`], { encoding: "utf8" }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+interface Sample {
+  value: number;
+  unit: string;
+  skipped?: string;
+  error?: string;
+  [k: string]: unknown;
+}
+
+function runChild(
+  cmd: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  timeoutMs = 600_000,
+): Promise<Sample> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...g.process.env, NO_COLOR: "1", ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "", err = "";
+    child.stdout.on("data", (d: Uint8Array) => (out += d));
+    child.stderr.on("data", (d: Uint8Array) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code: number | null) => {
+      clearTimeout(timer);
+      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+      if (line) return resolve(JSON.parse(line.slice(7).replace(/\bnull\b/, "null")) as Sample);
+      resolve({
+        value: NaN,
+        unit: "",
+        error: `exit ${code}: ${(err || out).trim().split("\n").slice(-3).join(" | ")}`,
+      });
+    });
+  });
+}
+
+function caseArgs(rt: "deno" | "bun", args: string[]): [string, string[]] | null {
+  const exe = runtimeExe(rt);
+  if (!exe) return null;
+  const script = join(HERE, "case.ts");
+  return rt === "deno"
+    ? [exe, ["run", "-A", "--unstable-net", "--v8-flags=--expose-gc", script, ...args]]
+    : [exe, [script, ...args]];
+}
+
+// ---------------------------------------------------------------------------
+// openssl s_server / s_time: the handshake ceiling of the same libssl in C.
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as Any).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function sTime(
+  certFile: string,
+  keyFile: string,
+  mode: "-new" | "-reuse",
+  extra: string[],
+): Promise<Sample> {
+  const port = await freePort();
+  const server = spawn("openssl", [
+    "s_server",
+    "-cert",
+    certFile,
+    "-key",
+    keyFile,
+    "-accept",
+    `127.0.0.1:${port}`,
+    "-quiet",
+    "-naccept",
+    "10000000",
+    ...extra,
+  ], { stdio: ["ignore", "ignore", "ignore"] });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    const s = await new Promise<{ out: string; ms: number }>((resolve) => {
+      const c = spawn("openssl", [
+        "s_time",
+        "-connect",
+        `127.0.0.1:${port}`,
+        mode,
+        "-time",
+        String(STIME),
+        ...extra,
+      ], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      c.stdout.on("data", (d: Uint8Array) => (out += d));
+      c.stderr.on("data", (d: Uint8Array) => (out += d));
+      c.on("close", () => resolve({ out, ms: performance.now() - t0 }));
+    });
+    // "N connections in T real seconds": T is whole seconds, so divide by our own wall clock.
+    const m = [...s.out.matchAll(/(\d+) connections in \d+ real seconds/g)].pop();
+    if (!m) return { value: NaN, unit: "", error: `s_time: ${s.out.slice(-300)}` };
+    const reusedMarks = (s.out.match(/r/g) ?? []).length; // s_time prints 'r' per resumed connection
+    return {
+      value: Number(m[1]) / (s.ms / 1000),
+      unit: "hs/s",
+      conns: Number(m[1]),
+      reused: mode === "-reuse" ? reusedMarks > 10 : undefined,
+    };
+  } finally {
+    server.kill("SIGTERM");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The C loops (engine to engine in memory), compiled here if a compiler exists.
+
+function compile(src: string, out: string, libs: string[]): string | null {
+  try {
+    execFileSync("cc", ["-O2", "-o", out, join(HERE, "c", src), ...libs], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    return out;
+  } catch (e) {
+    log(`  (could not compile ${src}: ${String((e as Error).message).split("\n")[0]})`);
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+interface Row {
+  group: string;
+  label: string;
+  runtime: string;
+  samples: Sample[];
+  min: number;
+  median: number;
+  max: number;
+  unit: string;
+  note?: string;
+  ratio?: number;
+  vs?: string;
+  target?: string;
+}
+
+const rows: Row[] = [];
+
+function summarize(group: string, label: string, runtime: string, samples: Sample[]): Row {
+  const ok = samples.filter((s) => Number.isFinite(s.value)).map((s) => s.value).sort((a, b) =>
+    a - b
+  );
+  const bad = samples.find((s) => !Number.isFinite(s.value));
+  const row: Row = {
+    group,
+    label,
+    runtime,
+    samples,
+    min: ok.length ? ok[0] : NaN,
+    median: ok.length ? ok[Math.floor((ok.length - 1) / 2)] : NaN,
+    max: ok.length ? ok[ok.length - 1] : NaN,
+    unit: samples.find((s) => s.unit)?.unit ?? "",
+  };
+  if (ok.length % 2 === 0 && ok.length) {
+    row.median = (ok[ok.length / 2 - 1] + ok[ok.length / 2]) / 2;
+  }
+  if (bad) row.note = bad.skipped ? `skipped: ${bad.skipped}` : `error: ${bad.error}`;
+  const extra = samples.find((s) =>
+    s.lastReused !== undefined || s.reused !== undefined || s.cipher
+  );
+  if (extra?.lastReused === false || extra?.reused === false) {
+    row.note = (row.note ? row.note + "; " : "") + "NOT resumed";
+  }
+  if (extra?.cipher) row.note = (row.note ? row.note + "; " : "") + String(extra.cipher);
+  rows.push(row);
+  return row;
+}
+
+async function measure(
+  group: string,
+  label: string,
+  rt: "deno" | "bun",
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<Row> {
+  const cmd = caseArgs(rt, args);
+  const samples: Sample[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    if (!cmd) {
+      samples.push({ value: NaN, unit: "", skipped: `${rt} not found` });
+      break;
+    }
+    const s = await runChild(cmd[0], cmd[1], extraEnv);
+    samples.push(s);
+    if (s.skipped) break; // no point repeating a skip
+  }
+  return summarize(group, label, rt, samples);
+}
+
+async function measureCmd(
+  group: string,
+  label: string,
+  runtime: string,
+  fn: () => Promise<Sample>,
+): Promise<Row> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < RUNS; i++) samples.push(await fn());
+  return summarize(group, label, runtime, samples);
+}
+
+function ratio(row: Row, anchor: Row | undefined, target?: string): void {
+  if (!anchor || !Number.isFinite(row.median) || !Number.isFinite(anchor.median)) return;
+  // For memory smaller is better: report jsec/anchor all the same (the reader sees the unit).
+  row.ratio = row.median / anchor.median;
+  row.vs = `${anchor.label}`;
+  row.target = target;
+}
+
+function fmt(v: number, unit: string): string {
+  if (!Number.isFinite(v)) return "-";
+  if (unit === "B/conn") return `${(v / 1024).toFixed(1)} KiB`;
+  return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+function printTables(): void {
+  const groups = [...new Set(rows.map((r) => r.group))];
+  for (const gname of groups) {
+    const rs = rows.filter((r) => r.group === gname);
+    const unit = rs.find((r) => r.unit)?.unit ?? "";
+    console.log(`\n## ${gname}  (${unit}; ${RUNS} run${RUNS > 1 ? "s" : ""}: min / median / max)`);
+    const lines = rs.map((r) => [
+      r.runtime,
+      r.label,
+      fmt(r.min, r.unit),
+      fmt(r.median, r.unit),
+      fmt(r.max, r.unit),
+      r.ratio !== undefined
+        ? `${r.ratio.toFixed(2)}x ${r.vs}` + (r.target ? ` (target ${r.target})` : "")
+        : "",
+      r.note ?? "",
+    ]);
+    const head = ["runtime", "impl", "min", "median", "max", "ratio jsec/anchor", "note"];
+    const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+    const line = (l: string[]) =>
+      l.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(w[i]) : c.padEnd(w[i]))).join("  ").trimEnd();
+    console.log(line(head));
+    for (const l of lines) console.log(line(l));
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const certs = makeCerts();
+  const cleanup = () => rmSync(certs.dir, { recursive: true, force: true });
+  g.process?.on?.("SIGINT", () => {
+    cleanup();
+    g.process.exit(130);
+  });
+  try {
+    const base = ["--certs", certs.dir];
+    const bulk = ["--mib", String(S.mib), "--warm", String(S.warm)];
+    const echo = ["--count", String(S.echo), "--warm", String(S.echoWarm)];
+    const hs = ["--count", String(S.hs)];
+    const idle = ["--count", String(S.idle)];
+    const loop = ["--mib", String(S.loopMib), "--warm", String(Math.max(1, S.loopMib / 8))];
+    log(
+      `jsec bench: runtimes ${RUNTIMES.join(", ")}, ${RUNS} run(s) per row, ${
+        SMOKE ? "smoke" : QUICK ? "quick" : "full"
+      } sizes` +
+        ` (bulk ${S.mib} MiB + ${S.warm} warm-up, echo ${S.echo}, hs ${S.hs}, idle ${S.idle})`,
+    );
+    const impls = ["jsec", "native", "node", "raw"];
+    const nativeName = (
+      rt: string,
+    ) => (rt === "deno" ? "Deno.listenTls/startTls" : "Bun.listen/connect tls");
+    const rawName = (
+      rt: string,
+    ) => (rt === "deno" ? "raw Deno.listen/connect" : "raw Bun.listen/connect");
+    const label = (rt: string, impl: string) =>
+      impl === "native"
+        ? nativeName(rt)
+        : impl === "raw"
+        ? rawName(rt)
+        : impl === "node"
+        ? "node:tls"
+        : impl;
+
+    const socketGroup = async (
+      group: string,
+      kase: string,
+      args: string[],
+      impls_: string[],
+      target: string,
+      extra: string[] = [],
+    ) => {
+      for (const rt of RUNTIMES) {
+        const got: Record<string, Row> = {};
+        for (const impl of impls_) {
+          log(`  ${rt} ${group} ${impl} ...`);
+          got[impl] = await measure(group, label(rt, impl), rt, [
+            "--case",
+            kase,
+            "--impl",
+            impl,
+            ...base,
+            ...args,
+            ...extra,
+          ]);
+        }
+        if (got.jsec) {
+          // The first anchor the issue names is the runtime's native TLS; the others get their own rows.
+          for (const impl of impls_.filter((i) => i !== "jsec")) {
+            const copy: Row = { ...got.jsec, label: `jsec vs ${label(rt, impl)}` };
+            ratio(copy, got[impl], impl === "native" ? target : undefined);
+            if (copy.ratio !== undefined) rows.push(copy);
+          }
+        }
+      }
+    };
+
+    if (want("bulk")) await socketGroup("bulk", "bulk", bulk, impls, ">= 1.0");
+    if (want("echo")) await socketGroup("echo", "echo", echo, impls, ">= 1.0");
+
+    if (want("hs")) {
+      for (const key of ["ecdsa", "rsa"] as const) {
+        const group = `hs-${key}`;
+        const leaf = certs[key];
+        log(`  openssl s_time -new (${key}) ...`);
+        const st = await measureCmd(
+          group,
+          `openssl s_time -new (C, 2 processes)`,
+          "C",
+          () => sTime(leaf.certFile, leaf.keyFile, "-new", []),
+        );
+        for (const rt of RUNTIMES) {
+          const got: Record<string, Row> = {};
+          for (const impl of impls) {
+            log(`  ${rt} ${group} ${impl} ...`);
+            got[impl] = await measure(group, label(rt, impl), rt, [
+              "--case",
+              "hs",
+              "--impl",
+              impl,
+              "--key",
+              key,
+              ...base,
+              ...hs,
+            ]);
+          }
+          const copy: Row = { ...got.jsec, label: "jsec vs s_time -new" };
+          ratio(copy, st, ">= 0.9");
+          if (copy.ratio !== undefined) rows.push(copy);
+          const copy2: Row = { ...got.jsec, label: `jsec vs ${label(rt, "native")}` };
+          ratio(copy2, got.native);
+          if (copy2.ratio !== undefined) rows.push(copy2);
+        }
+      }
+    }
+
+    if (want("resume")) {
+      // TLS 1.3 (tickets, psk_dhe_ke: still an ECDHE per connection) and TLS 1.2 (session id / ticket, no ECDHE).
+      const leaf = certs.ecdsa;
+      for (
+        const [group, tlsArgs, stArgs] of [
+          ["resume-tls13", [], ["-tls1_3"]],
+          ["resume-tls12", ["--tls", "TLS1.2"], ["-tls1_2"]],
+        ] as const
+      ) {
+        log(`  openssl s_time -reuse ${stArgs.join(" ")} ...`);
+        const st = await measureCmd(
+          group,
+          `openssl s_time -reuse ${stArgs.join(" ")} (C)`,
+          "C",
+          () => sTime(leaf.certFile, leaf.keyFile, "-reuse", [...stArgs]),
+        );
+        for (const rt of RUNTIMES) {
+          const got: Record<string, Row> = {};
+          for (const impl of group === "resume-tls13" ? ["jsec", "native", "node"] : ["jsec"]) {
+            log(`  ${rt} ${group} ${impl} ...`);
+            got[impl] = await measure(group, label(rt, impl), rt, [
+              "--case",
+              "resume",
+              "--impl",
+              impl,
+              ...base,
+              ...hs,
+              ...tlsArgs,
+            ]);
+          }
+          const copy: Row = { ...got.jsec, label: "jsec vs s_time -reuse" };
+          ratio(copy, st, ">= 0.9");
+          if (copy.ratio !== undefined) rows.push(copy);
+        }
+      }
+    }
+
+    if (want("idle")) {
+      await socketGroup("idle", "idle", idle, impls, "<= 32 KiB per conn (both ends)");
+    }
+
+    if (want("loop")) {
+      // Engine to engine in memory, no sockets: the FFI engine against the same loop in C.
+      const tmp = certs.dir;
+      const ol = compile("openssl_loop.c", join(tmp, "openssl_loop"), ["-lssl", "-lcrypto"]);
+      const leaf = certs.ecdsa;
+      const c = ol
+        ? await measureCmd(
+          "loop-openssl",
+          "C loop (libssl, mem BIOs)",
+          "C",
+          () => runChild(ol, [leaf.certFile, leaf.keyFile, String(S.loopMib), loop[3]]),
+        )
+        : undefined;
+      for (const rt of RUNTIMES) {
+        for (const impl of ["jsec", "jsec-public"]) {
+          log(`  ${rt} loop ${impl} ...`);
+          const r = await measure(
+            "loop-openssl",
+            impl === "jsec" ? "jsec Engine (scratch buffer)" : "jsec TlsEngine (pull allocates)",
+            rt,
+            ["--case", "loop", "--impl", impl, ...base, ...loop],
+          );
+          ratio(r, c);
+        }
+      }
+    }
+
+    if (want("mbedtls") || EXTRA_BACKEND === "mbedtls") {
+      const b = ["--backend", "mbedtls"];
+      const ml = compile("mbedtls_loop.c", join(certs.dir, "mbedtls_loop"), [
+        "-lmbedtls",
+        "-lmbedx509",
+        "-lmbedcrypto",
+      ]);
+      for (const rt of RUNTIMES) {
+        log(`  ${rt} mbedtls probe ...`);
+        const probe = await measure("mbedtls", "jsec/mbedtls bulk", rt, [
+          "--case",
+          "bulk",
+          "--impl",
+          "jsec",
+          ...base,
+          ...b,
+          "--mib",
+          "1",
+          "--warm",
+          "1",
+        ]);
+        rows.pop();
+        if (probe.note?.startsWith("skipped") || probe.note?.startsWith("error")) {
+          summarize("mbedtls", "jsec/mbedtls", rt, [{
+            value: NaN,
+            unit: "",
+            skipped: probe.note.replace(/^skipped: /, ""),
+          }]);
+          continue;
+        }
+        await measure("mbedtls-bulk", "jsec/mbedtls", rt, [
+          "--case",
+          "bulk",
+          "--impl",
+          "jsec",
+          ...base,
+          ...b,
+          ...bulk,
+        ]);
+        await measure("mbedtls-echo", "jsec/mbedtls", rt, [
+          "--case",
+          "echo",
+          "--impl",
+          "jsec",
+          ...base,
+          ...b,
+          ...echo,
+        ]);
+        await measure("mbedtls-hs", "jsec/mbedtls ecdsa", rt, [
+          "--case",
+          "hs",
+          "--impl",
+          "jsec",
+          ...base,
+          ...b,
+          ...hs,
+        ]);
+        await measure("mbedtls-hs", "jsec/mbedtls resume", rt, [
+          "--case",
+          "resume",
+          "--impl",
+          "jsec",
+          ...base,
+          ...b,
+          ...hs,
+        ]);
+        await measure("mbedtls-idle", "jsec/mbedtls", rt, [
+          "--case",
+          "idle",
+          "--impl",
+          "jsec",
+          ...base,
+          ...b,
+          ...idle,
+        ]);
+        for (
+          const cipher of [
+            "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
+            "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+          ]
+        ) {
+          const mib = String(Math.max(4, S.loopMib / 4));
+          const c = ml
+            ? await measureCmd(
+              "mbedtls-loop",
+              `C loop ${cipher}`,
+              "C",
+              () =>
+                runChild(ml, [
+                  certs.caFile,
+                  certs.ecdsa.certFile,
+                  certs.ecdsa.keyFile,
+                  mib,
+                  "2",
+                  cipher,
+                ]),
+            )
+            : undefined;
+          const r = await measure("mbedtls-loop", `jsec Engine ${cipher}`, rt, [
+            "--case",
+            "loop",
+            "--impl",
+            "jsec",
+            ...base,
+            ...b,
+            "--mib",
+            mib,
+            "--warm",
+            "2",
+            "--cipher",
+            cipher,
+          ]);
+          ratio(r, c, ">= 0.9");
+        }
+      }
+    }
+
+    if (want("dtls")) {
+      for (const rt of RUNTIMES) {
+        log(`  ${rt} dtls ...`);
+        await measure("dtls", "jsec DTLS 1 KiB echo", rt, [
+          "--case",
+          "dtls",
+          "--impl",
+          "jsec",
+          ...base,
+          ...echo,
+        ]);
+      }
+    }
+  } finally {
+    cleanup();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const json = JSON.stringify(
+    { runtimes: RUNTIMES, runs: RUNS, sizes: S, seconds: secs, rows },
+    null,
+    2,
+  );
+  if (typeof A["json-out"] === "string") writeFileSync(A["json-out"], json + "\n");
+  if (JSON_OUT) {
+    console.log(json);
+  } else {
+    printTables();
+    console.log(
+      `\n(${
+        secs.toFixed(0)
+      } s; loopback, both ends in one process per case; a shared 2-core box is noisy)`,
+    );
+  }
+}
+
+await main();
+g.process?.exit?.(0);
