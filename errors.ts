@@ -97,7 +97,11 @@ export class CryptoError extends Error {
   /** The backend's own error text, when there is one. */
   readonly detail?: string;
 
-  constructor(code: CryptoErrorCode, message: string, init: { detail?: string; cause?: unknown } = {}) {
+  constructor(
+    code: CryptoErrorCode,
+    message: string,
+    init: { detail?: string; cause?: unknown } = {},
+  ) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "CryptoError";
     this.code = code;
@@ -114,7 +118,11 @@ export function invalidOption(option: string, value: unknown, expected: string):
     shown = typeof value;
   }
   if (shown.length > 80) shown = shown.slice(0, 77) + "...";
-  throw new TlsError("INVALID_OPTION", `invalid option ${option}: ${shown} (expected ${expected})`, {
-    option,
-  });
+  throw new TlsError(
+    "INVALID_OPTION",
+    `invalid option ${option}: ${shown} (expected ${expected})`,
+    {
+      option,
+    },
+  );
 }

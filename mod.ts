@@ -14,7 +14,12 @@
 
 export { CryptoError, TlsError } from "./errors.ts";
 export type { CryptoErrorCode, TlsErrorCode, TlsErrorInit } from "./errors.ts";
-export { backendInfo, backendNames, defaultBackendName, setDefaultBackend } from "./backends/registry.ts";
+export {
+  backendInfo,
+  backendNames,
+  defaultBackendName,
+  setDefaultBackend,
+} from "./backends/registry.ts";
 export type { BackendInfo } from "./backends/registry.ts";
 export type {
   BackendName,
@@ -39,4 +44,9 @@ export type {
   WrapOptions,
 } from "./streams/tls.ts";
 export type { Addr, Duplex } from "./streams/transport.ts";
-export type { ClientContextOptions, CommonOptions, Pem, ServerContextOptions } from "./streams/options.ts";
+export type {
+  ClientContextOptions,
+  CommonOptions,
+  Pem,
+  ServerContextOptions,
+} from "./streams/options.ts";

@@ -79,22 +79,65 @@ export function pki(): Pki {
   });
   const ca = (name: string) =>
     openssl([
-      "req", "-x509", ...ec, "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "30",
-      "-subj", `/CN=jsec test ${name}`, "-addext", "basicConstraints=critical,CA:TRUE",
-      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "30",
+      "-subj",
+      `/CN=jsec test ${name}`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
     ], dir);
   ca("ca");
   ca("otherca");
-  const leaf = (name: string, cn: string, san: string, signer: string, opts: { days?: string; rsa?: boolean; client?: boolean } = {}) => {
+  const leaf = (
+    name: string,
+    cn: string,
+    san: string,
+    signer: string,
+    opts: { days?: string; rsa?: boolean; client?: boolean } = {},
+  ) => {
     const keyArgs = opts.rsa ? ["-newkey", "rsa:2048", "-nodes"] : ec;
-    openssl(["req", "-new", ...keyArgs, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`], dir);
+    openssl([
+      "req",
+      "-new",
+      ...keyArgs,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${cn}`,
+    ], dir);
     writeFileSync(
       join(dir, `${name}.ext`),
-      `basicConstraints=CA:FALSE\nsubjectAltName=${san}\nextendedKeyUsage=${opts.client ? "clientAuth" : "serverAuth"}\n`,
+      `basicConstraints=CA:FALSE\nsubjectAltName=${san}\nextendedKeyUsage=${
+        opts.client ? "clientAuth" : "serverAuth"
+      }\n`,
     );
     openssl([
-      "x509", "-req", "-in", `${name}.csr`, "-CA", `${signer}.pem`, "-CAkey", `${signer}.key`,
-      "-CAcreateserial", "-out", `${name}.pem`, "-days", opts.days ?? "30", "-extfile", `${name}.ext`,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      `${signer}.pem`,
+      "-CAkey",
+      `${signer}.key`,
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      opts.days ?? "30",
+      "-extfile",
+      `${name}.ext`,
     ], dir);
   };
   leaf("server", "localhost", "DNS:localhost,IP:127.0.0.1,IP:::1", "ca");
@@ -104,16 +147,53 @@ export function pki(): Pki {
   leaf("rogue", "rogue client", "DNS:rogue.test", "otherca", { client: true });
   leaf("rsa", "localhost", "DNS:localhost,IP:127.0.0.1", "ca", { rsa: true });
   // Expired: valid for one day, starting well in the past.
-  openssl(["req", "-new", ...ec, "-keyout", "expired.key", "-out", "expired.csr", "-subj", "/CN=localhost"], dir);
+  openssl([
+    "req",
+    "-new",
+    ...ec,
+    "-keyout",
+    "expired.key",
+    "-out",
+    "expired.csr",
+    "-subj",
+    "/CN=localhost",
+  ], dir);
   writeFileSync(join(dir, "expired.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
   openssl([
-    "ca", "-batch", "-notext", "-in", "expired.csr", "-keyfile", "ca.key", "-cert", "ca.pem",
-    "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", "expired.ext",
-    "-out", "expired.pem", "-config", writeCaConfig(dir),
+    "ca",
+    "-batch",
+    "-notext",
+    "-in",
+    "expired.csr",
+    "-keyfile",
+    "ca.key",
+    "-cert",
+    "ca.pem",
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200102000000Z",
+    "-extfile",
+    "expired.ext",
+    "-out",
+    "expired.pem",
+    "-config",
+    writeCaConfig(dir),
   ], dir);
   openssl([
-    "req", "-x509", ...ec, "-keyout", "self.key", "-out", "self.pem", "-days", "30", "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "self.key",
+    "-out",
+    "self.pem",
+    "-days",
+    "30",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
   ], dir);
   cached = {
     dir,
@@ -247,7 +327,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Reads until `n` bytes or end of stream. */
-export async function readExactly(conn: { read(p: Uint8Array): Promise<number | null> }, n: number): Promise<Uint8Array> {
+export async function readExactly(
+  conn: { read(p: Uint8Array): Promise<number | null> },
+  n: number,
+): Promise<Uint8Array> {
   const out = new Uint8Array(n);
   let off = 0;
   while (off < n) {
@@ -259,7 +342,10 @@ export async function readExactly(conn: { read(p: Uint8Array): Promise<number | 
 }
 
 /** Reads until the text contains `needle` or the stream ends. */
-export async function readUntil(conn: { read(p: Uint8Array): Promise<number | null> }, needle: string): Promise<string> {
+export async function readUntil(
+  conn: { read(p: Uint8Array): Promise<number | null> },
+  needle: string,
+): Promise<string> {
   const buf = new Uint8Array(16384);
   let text = "";
   while (!text.includes(needle)) {
@@ -271,7 +357,9 @@ export async function readUntil(conn: { read(p: Uint8Array): Promise<number | nu
 }
 
 /** Reads everything until end of stream. */
-export async function readAll(conn: { read(p: Uint8Array): Promise<number | null> }): Promise<Uint8Array> {
+export async function readAll(
+  conn: { read(p: Uint8Array): Promise<number | null> },
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   const buf = new Uint8Array(65536);
   for (;;) {
