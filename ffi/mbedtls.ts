@@ -34,6 +34,7 @@ export const LIBMBEDCRYPTO_TLS_SYMBOLS = {
     result: "i32",
   },
   mbedtls_sha256_ret: { params: ["buf", "usize", "buf", "i32"], result: "i32" }, // (in, ilen, out[32], int is224)
+  mbedtls_pk_check_pair: { params: ["ptr", "ptr"], result: "i32" }, // (const pk_context *pub, const pk_context *prv)
 } as const satisfies SymbolTable;
 
 /** libmbedx509: certificate chains. */

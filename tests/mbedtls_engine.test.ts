@@ -329,7 +329,7 @@ test("mbedtls: bad certificates and keys are INVALID_OPTION, not crashes", () =>
     [{ key: enc("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }, "key"],
     [{ key: new Uint8Array([1, 2, 3, 4]) }, "key"],
     [{ key: undefined }, "key"],
-    [{ caCerts: [enc("garbage")] }, "caCerts"],
+    [{ caCerts: [enc("garbage")] }, "caCerts[0]"],
     [{ caFile: "/nonexistent/ca.pem" }, "caFile"],
     [{ ciphers: "NOT-A-CIPHER" }, "ciphers"],
     [{ ciphers: "HIGH:!aNULL" }, "ciphers"],

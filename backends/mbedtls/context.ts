@@ -11,7 +11,7 @@
  */
 
 import { C, SIZES } from "../../ffi/mbedtls.ts";
-import { cstr, pinnedBytes, type Ptr, ptrOf, writePtrTo } from "../../ffi/runtime.ts";
+import { cstr, pinnedBytes, type Ptr, ptrAdd, ptrOf, writePtrTo } from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
 import type { CertInfo, ContextConfig, Engine, EngineOptions, NativeContext } from "../backend.ts";
 import { callbacks } from "./callbacks.ts";
@@ -27,6 +27,12 @@ import {
   SUPPORTED_GROUPS,
 } from "./names.ts";
 import { SessionCache, TicketKeys } from "./sessions.ts";
+
+/**
+ * `offsetof(mbedtls_x509_crt, pk)` in 2.28 on 64-bit: the fields before it are
+ * fixed-layout buffers, names and times that no build option changes.
+ */
+const X509_CRT_PK_OFFSET = 360;
 
 /** Something native with a single free. */
 interface Owned {
@@ -112,6 +118,8 @@ export class MbedContext implements NativeContext {
   hasOwnCert = false;
   readonly #sni: SniEntry[] = [];
   #released = false;
+  /** The trust anchors the config points at (appended to by trustCertificate). */
+  #caChain: CertChain | null = null;
 
   constructor(m: MbedTls, config: ContextConfig, parse: (der: Uint8Array) => CertInfo) {
     this.m = m;
@@ -149,7 +157,23 @@ export class MbedContext implements NativeContext {
     }
   }
 
+  /** Options mbedTLS 2.28 has no way to honour: refused, never silently dropped. */
+  #checkUnsupported(c: ContextConfig): void {
+    const version = this.m.version.replace(/^mbed TLS /i, "");
+    const refuse = (option: string, what: string): never => {
+      throw new TlsError(
+        "UNSUPPORTED",
+        `${option} is not supported by the mbedtls backend (mbedTLS ${version}): ${what}`,
+        { option },
+      );
+    };
+    if (c.ocspResponse !== undefined) refuse("ocspResponse", "it has no OCSP stapling");
+    if (c.requestOcsp) refuse("requestOcsp", "it has no OCSP stapling");
+    if (c.securityLevel !== undefined) refuse("securityLevel", "it has no security levels");
+  }
+
   #configure(c: ContextConfig): void {
+    this.#checkUnsupported(c);
     const { tls } = this.m;
     const n = this.native;
     const conf = n.conf;
@@ -169,7 +193,7 @@ export class MbedContext implements NativeContext {
     // 2.28 speaks TLS 1.2 / DTLS 1.2 at most; 1.0 and 1.1 are never enabled.
     tls.mbedtls_ssl_conf_min_version(conf, C.MAJOR_VERSION_3, C.MINOR_VERSION_3);
     tls.mbedtls_ssl_conf_max_version(conf, C.MAJOR_VERSION_3, C.MINOR_VERSION_3);
-    tls.mbedtls_ssl_conf_renegotiation(conf, 0);
+    tls.mbedtls_ssl_conf_renegotiation(conf, c.renegotiation ? 1 : 0);
 
     const verifying = server ? c.clientAuth !== "none" : c.verify;
     tls.mbedtls_ssl_conf_authmode(
@@ -276,7 +300,8 @@ export class MbedContext implements NativeContext {
   #setTrust(c: ContextConfig, verifying: boolean): void {
     const chain = new CertChain(this.m);
     this.native.owned.push(chain);
-    c.caCerts.forEach((ca) => chain.add(ca, "caCerts"));
+    this.#caChain = chain;
+    c.caCerts.forEach((ca, i) => chain.add(ca, `caCerts[${i}]`));
     if (c.caFile) chain.addFile(c.caFile, "caFile");
     if (c.caPath) chain.addPath(c.caPath, "caPath");
     if (verifying && c.systemTrust) chain.addSystemTrust();
@@ -295,6 +320,13 @@ export class MbedContext implements NativeContext {
     chain.add(cert, certOption);
     const key = new PrivateKey(this.m, keyData, password, keyOption);
     this.native.owned.push(key);
+    // mbedTLS would take a key that does not match the certificate and fail
+    // every handshake later; refuse it here, as OpenSSL does.
+    if (this.m.crypto.mbedtls_pk_check_pair(ptrAdd(chain.ptr, X509_CRT_PK_OFFSET), key.ptr) !== 0) {
+      throw new TlsError("INVALID_OPTION", `invalid option ${keyOption}: it does not match ${certOption}`, {
+        option: keyOption,
+      });
+    }
     return { chain, key };
   }
 
@@ -392,6 +424,21 @@ export class MbedContext implements NativeContext {
     return this.#sni.find((e) =>
       e.name.startsWith("*.") && e.name.slice(2) === host.slice(dot + 1)
     ) ?? null;
+  }
+
+  /**
+   * Appends CAs to the chain the config already points at: mbedTLS reads that
+   * list at verification time, so later handshakes trust them.
+   */
+  trustCertificate(data: Uint8Array): void {
+    if (this.#released || this.native.freed || !this.#caChain) {
+      throw new TlsError("CLOSED", "the context has been freed");
+    }
+    const chain = this.#caChain;
+    const first = chain.count === 0;
+    chain.add(data, "trustCertificate");
+    // An empty chain was never given to the config (verification had no anchors).
+    if (first) this.m.tls.mbedtls_ssl_conf_ca_chain(this.native.conf, chain.ptr, null);
   }
 
   createEngine(options: EngineOptions): Engine {
