@@ -158,11 +158,11 @@ export async function connect(options: ConnectOptions): Promise<TlsConn> {
  * const tls = await upgrade(plain, { serverName: "localhost", caFile: "ca.pem" });
  * ```
  */
-export function upgrade(plain: unknown, options: ClientConnOptions = {}): Promise<TlsConn> {
+export async function upgrade(plain: unknown, options: ClientConnOptions = {}): Promise<TlsConn> {
   if (typeof options !== "object" || options === null) {
     invalidOption("options", options, "an object");
   }
-  return clientOver(transportOver(plain), options as Record<string, unknown>);
+  return await clientOver(transportOver(plain), options as Record<string, unknown>);
 }
 
 /** Options of {@link wrap}: a client's, or a server's with `server: true`. */
@@ -180,13 +180,13 @@ export type WrapOptions =
  * const conn = await wrap(myDuplex, { server: true, cert, key });
  * ```
  */
-export function wrap(duplex: Duplex, options: WrapOptions): Promise<TlsConn> {
+export async function wrap(duplex: Duplex, options: WrapOptions): Promise<TlsConn> {
   if (typeof options !== "object" || options === null) {
     invalidOption("options", options, "an object");
   }
   const transport = transportOver(duplex);
   const o = options as unknown as Record<string, unknown>;
-  return o.server === true ? serverOver(transport, o) : clientOver(transport, o);
+  return await (o.server === true ? serverOver(transport, o) : clientOver(transport, o));
 }
 
 async function serverOver(

@@ -1,0 +1,185 @@
+// STARTTLS with upgrade() over a Duplex and over the runtime's own socket,
+// TLS over in-memory streams with wrap(), and the sans-IO engine.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:net";
+import { createEngine, type Duplex, TlsError, upgrade, wrap } from "../mod.ts";
+import { duplexFromSocket } from "./net_duplex.ts";
+import { BACKEND, dec, enc, HAS_TLS13, pki, readExactly, readUntil, RUNTIME } from "./helpers.ts";
+
+const p = pki();
+
+/** A toy SMTP server: greets, answers STARTTLS, then echoes one line over TLS. */
+async function smtpServer(): Promise<{ port: number; server: Server; echoed: Promise<string> }> {
+  let done!: (s: string) => void;
+  const echoed = new Promise<string>((r) => (done = r));
+  const server = createServer(async (sock) => {
+    const plain = duplexFromSocket(sock);
+    const w = plain.writable.getWriter();
+    const r = plain.readable.getReader();
+    try {
+      await w.write(enc("220 ready\r\n"));
+      const { value } = await r.read();
+      assert.equal(dec(value!), "STARTTLS\r\n");
+      await w.write(enc("220 go ahead\r\n"));
+      w.releaseLock();
+      r.releaseLock();
+      const tls = await wrap(plain, { server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+      const line = await readUntil(tls, "\n");
+      await tls.write(enc(`echo: ${line}`));
+      done(line);
+      await tls.close();
+    } catch (e) {
+      done(`error: ${e}`);
+      sock.destroy();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as { port: number }).port, server, echoed };
+}
+
+test("upgrade(): STARTTLS over a Duplex", async () => {
+  const { port, server, echoed } = await smtpServer();
+  const { connect: netConnect } = await import("node:net");
+  const sock = netConnect(port, "127.0.0.1");
+  try {
+    const plain = duplexFromSocket(sock);
+    const r = plain.readable.getReader();
+    const w = plain.writable.getWriter();
+    assert.equal(dec((await r.read()).value!), "220 ready\r\n");
+    await w.write(enc("STARTTLS\r\n"));
+    assert.equal(dec((await r.read()).value!), "220 go ahead\r\n");
+    r.releaseLock();
+    w.releaseLock();
+    const tls = await upgrade(plain, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+    await tls.write(enc("secret\n"));
+    assert.equal(await readUntil(tls, "\n"), "echo: secret\n");
+    assert.equal(await echoed, "secret\n");
+    await tls.close();
+  } finally {
+    sock.destroy();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test("upgrade(): STARTTLS over the runtime's own socket (Deno.Conn / Bun socket)", async () => {
+  const { port, server, echoed } = await smtpServer();
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as Record<string, any>;
+  try {
+    let plain: unknown;
+    if (RUNTIME === "deno") {
+      const conn = await g.Deno.connect({ hostname: "127.0.0.1", port });
+      const buf = new Uint8Array(64);
+      const n1 = await conn.read(buf);
+      assert.equal(dec(buf.subarray(0, n1)), "220 ready\r\n");
+      await conn.write(enc("STARTTLS\r\n"));
+      const n2 = await conn.read(buf);
+      assert.equal(dec(buf.subarray(0, n2)), "220 go ahead\r\n");
+      plain = conn;
+    } else {
+      const lines: string[] = [];
+      let wake: () => void = () => {};
+      const next = async () => {
+        while (!lines.length) await new Promise<void>((r) => (wake = r));
+        return lines.shift()!;
+      };
+      const sock = await g.Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          data(_s: unknown, d: Uint8Array) {
+            lines.push(dec(d));
+            wake();
+          },
+          error() {},
+          close() {},
+        },
+      });
+      assert.equal(await next(), "220 ready\r\n");
+      sock.write("STARTTLS\r\n");
+      assert.equal(await next(), "220 go ahead\r\n");
+      plain = sock;
+    }
+    const tls = await upgrade(plain, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+    await tls.write(enc("native\n"));
+    assert.equal(await readUntil(tls, "\n"), "echo: native\n");
+    assert.equal(await echoed, "native\n");
+    await tls.close();
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test("upgrade() of something that is not a stream is a TypeError", async () => {
+  await assert.rejects(upgrade({} as never, { serverName: "x" }), TypeError);
+});
+
+/**
+ * Two Duplexes joined back to back, like a socket pair. Like a socket they
+ * buffer a little (16 chunks each way): a write resolves when the chunk is
+ * queued, not when the other side has read it.
+ */
+function memoryPair(): [Duplex, Duplex] {
+  const pipe = () => new TransformStream<Uint8Array, Uint8Array>({}, { highWaterMark: 16 });
+  const a = pipe();
+  const b = pipe();
+  return [{ readable: a.readable, writable: b.writable }, { readable: b.readable, writable: a.writable }];
+}
+
+test("wrap(): TLS over an in-memory pair, both ends jsec", async () => {
+  const [x, y] = memoryPair();
+  const [client, server] = await Promise.all([
+    wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], alpnProtocols: ["mem"], backend: BACKEND }),
+    wrap(y, { server: true, cert: p.server.cert, key: p.server.key, alpnProtocols: ["mem"], backend: BACKEND }),
+  ]);
+  assert.equal(client.info.alpnProtocol, "mem");
+  await client.write(enc("in memory"));
+  assert.equal(dec(await readExactly(server, 9)), "in memory");
+  await server.write(enc("back"));
+  assert.equal(dec(await readExactly(client, 4)), "back");
+  await client.close();
+  assert.equal(await server.read(new Uint8Array(4)), null);
+  await server.close();
+});
+
+test("createEngine(): a sans-IO handshake and round trip with no I/O at all", () => {
+  using client = createEngine({ serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  using server = createEngine({ server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+  const pump = () => {
+    let moved = false;
+    for (let d; (d = client.pull());) {
+      server.feed(d);
+      moved = true;
+    }
+    for (let d; (d = server.pull());) {
+      client.feed(d);
+      moved = true;
+    }
+    return moved;
+  };
+  for (let i = 0; i < 20; i++) {
+    const states = [client.handshake(), server.handshake()]; // advance both every round
+    pump();
+    if (states[0] === "done" && states[1] === "done") break;
+  }
+  assert.equal(client.handshakeDone, true);
+  assert.equal(server.handshakeDone, true);
+  assert.equal(client.info().protocol, HAS_TLS13 ? "TLSv1.3" : "TLSv1.2");
+  client.write(enc("sans-io"));
+  pump();
+  const buf = new Uint8Array(16);
+  const n = server.read(buf);
+  assert.equal(dec(buf.subarray(0, n!)), "sans-io");
+  assert.equal(server.read(buf), 0); // nothing more until more ciphertext arrives
+  client.shutdown();
+  pump();
+  assert.equal(server.read(buf), null); // close_notify
+});
+
+test("createEngine(): the engine refuses use after free with CLOSED", () => {
+  const e = createEngine({ serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  e.free();
+  e.free(); // idempotent
+  assert.throws(() => e.handshake(), (err: unknown) => err instanceof TlsError && err.code === "CLOSED");
+});
