@@ -32,7 +32,13 @@ export type {
 } from "./backends/backend.ts";
 export { TlsConn } from "./streams/conn.ts";
 export type { ConnectionInfo } from "./streams/conn.ts";
-export { createContext, createEngine, TlsContext, TlsEngine } from "./streams/context.ts";
+export {
+  createContext,
+  createEngine,
+  TlsContext,
+  TlsEngine,
+  trustCertificate,
+} from "./streams/context.ts";
 export type { ContextOptions, EngineCreateOptions } from "./streams/context.ts";
 export { connect, listen, serve, TlsListener, upgrade, wrap } from "./streams/tls.ts";
 export type {

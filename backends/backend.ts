@@ -111,6 +111,17 @@ export interface ContextConfig {
   mtu?: number;
   /** DTLS server: HMAC key for HelloVerifyRequest cookies (default: random per context). */
   cookieSecret?: Uint8Array;
+  /**
+   * Server: a DER OCSP response to staple when the client asks for one, or a
+   * function called per handshake that returns fresh bytes (null: staple nothing).
+   */
+  ocspResponse?: Uint8Array | (() => Uint8Array | null);
+  /** Client: ask the server to staple an OCSP response (status_request). */
+  requestOcsp?: boolean;
+  /** Allow TLS 1.2 renegotiation (default false: refused). */
+  renegotiation?: boolean;
+  /** OpenSSL security level 0..5 (`SSL_CTX_set_security_level`). */
+  securityLevel?: number;
 }
 
 /** Per-connection engine settings. */
@@ -127,6 +138,8 @@ export interface EngineOptions {
    * address it was sent to.
    */
   transportId?: Uint8Array;
+  /** Client: ask for a stapled OCSP response (overrides the context's `requestOcsp`). */
+  requestOcsp?: boolean;
 }
 
 /** Progress of a handshake step. */
@@ -152,6 +165,8 @@ export interface EngineInfo {
   group: string | null;
   /** Signature algorithm the peer signed the handshake with, when known. */
   signatureAlgorithm: string | null;
+  /** Client: the OCSP response (DER) the server stapled, or null (none asked for or sent). */
+  ocspResponse: Uint8Array | null;
 }
 
 /**
@@ -197,7 +212,27 @@ export interface Engine {
 export interface NativeContext {
   readonly config: ContextConfig;
   createEngine(options: EngineOptions): Engine;
+  /**
+   * Adds a trusted CA (PEM, possibly several, or DER) to a context already in
+   * use; later handshakes trust it. Absent where the backend cannot.
+   */
+  trustCertificate?(data: Uint8Array): void;
   /** Frees native memory once no engine uses it; idempotent. */
+  free(): void;
+}
+
+/**
+ * A FIFO of bytes (OpenSSL's `BIO_s_mem`, or a pure-TS queue where the library
+ * has no BIO). Arguments are validated by `backends/bio.ts`; never empty here.
+ */
+export interface NativeMemoryBio {
+  /** Appends a copy of `data` (non-empty); returns the count taken. */
+  write(data: Uint8Array): number;
+  /** Moves up to `into.length` (> 0) bytes into `into`; returns the count. */
+  read(into: Uint8Array): number;
+  /** Bytes waiting to be read. */
+  pending(): number;
+  /** Frees native memory; idempotent. */
   free(): void;
 }
 
@@ -213,4 +248,6 @@ export interface Backend {
   createContext(config: ContextConfig): NativeContext;
   /** The crypto primitives of this library. */
   readonly crypto: CryptoProvider;
+  /** A memory BIO on this library (optional: `backends/bio.ts` falls back to a JS queue). */
+  createMemoryBio?(): NativeMemoryBio;
 }

@@ -35,3 +35,4 @@ export * from "./cipher.ts";
 export * from "./keys.ts";
 export * from "./pki.ts";
 export * from "./ec.ts";
+export * from "./ocsp.ts";

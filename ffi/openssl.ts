@@ -23,6 +23,7 @@ export const LIBSSL_SYMBOLS = {
   SSL_CTX_load_verify_locations: { params: ["ptr", "buf", "buf"], result: "i32" }, // (ctx, CAfile, CApath)
   SSL_CTX_set_default_verify_paths: { params: ["ptr"], result: "i32" },
   SSL_CTX_get_cert_store: { params: ["ptr"], result: "ptr" }, // X509_STORE *
+  SSL_CTX_set_cert_store: { params: ["ptr", "ptr"], result: "void" }, // (ctx, X509_STORE *): takes a reference
   SSL_CTX_use_certificate: { params: ["ptr", "ptr"], result: "i32" }, // (ctx, X509 *)
   SSL_CTX_use_PrivateKey: { params: ["ptr", "ptr"], result: "i32" }, // (ctx, EVP_PKEY *)
   SSL_CTX_check_private_key: { params: ["ptr"], result: "i32" },
@@ -68,6 +69,7 @@ export const LIBSSL_SYMBOLS = {
   SSL_get1_session: { params: ["ptr"], result: "ptr" }, // SSL_SESSION *
   SSL_set_session: { params: ["ptr", "ptr"], result: "i32" },
   SSL_SESSION_free: { params: ["ptr"], result: "void" },
+  SSL_SESSION_up_ref: { params: ["ptr"], result: "i32" },
   SSL_SESSION_is_resumable: { params: ["ptr"], result: "i32" },
   i2d_SSL_SESSION: { params: ["ptr", "buf"], result: "i32" }, // (sess, unsigned char **pp)
   d2i_SSL_SESSION: { params: ["ptr", "buf", "i64"], result: "ptr" }, // (NULL, const uchar **pp, long len)
@@ -118,6 +120,9 @@ export const LIBCRYPTO_TLS_SYMBOLS = {
   X509_up_ref: { params: ["ptr"], result: "i32" },
   EVP_PKEY_free: { params: ["ptr"], result: "void" },
   X509_STORE_add_cert: { params: ["ptr", "ptr"], result: "i32" },
+  X509_STORE_new: { params: [], result: "ptr" },
+  X509_STORE_up_ref: { params: ["ptr"], result: "i32" },
+  X509_STORE_set_default_paths: { params: ["ptr"], result: "i32" },
   X509_verify_cert_error_string: { params: ["i64"], result: "ptr" },
   X509_VERIFY_PARAM_set1_ip_asc: { params: ["ptr", "buf"], result: "i32" },
   X509_VERIFY_PARAM_set_hostflags: { params: ["ptr", "u32"], result: "void" },

@@ -15,7 +15,13 @@ import type {
   NativeContext,
 } from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
-import { buildConfig, type ClientContextOptions, type ServerContextOptions } from "./options.ts";
+import {
+  buildConfig,
+  type ClientContextOptions,
+  type Pem,
+  pemBytes,
+  type ServerContextOptions,
+} from "./options.ts";
 
 /** Options of {@link createContext}: a client's, or a server's with `server: true`. */
 export type ContextOptions =
@@ -62,6 +68,17 @@ export class TlsContext implements Disposable {
     return this.#native.createEngine(options);
   }
 
+  /** @internal See {@link trustCertificate}. */
+  addTrust(data: Uint8Array): void {
+    if (!this.#native.trustCertificate) {
+      throw new TlsError(
+        "UNSUPPORTED",
+        `trustCertificate is not supported by the ${this.backend} backend`,
+      );
+    }
+    this.#native.trustCertificate(data);
+  }
+
   /** Frees the native context once no connection uses it. Idempotent. */
   free(): void {
     this.#native.free();
@@ -71,6 +88,25 @@ export class TlsContext implements Disposable {
   [Symbol.dispose](): void {
     this.free();
   }
+}
+
+/**
+ * Adds trusted CA certificates (PEM, possibly several, or DER) to a context
+ * that may already be in use: handshakes that start afterwards trust them
+ * (client: server chains; server: client certificates). Nothing is removed
+ * or replaced.
+ *
+ * @example
+ * ```ts
+ * import { connect, createContext, trustCertificate } from "@jsec/tls";
+ * using ctx = createContext({ caCerts: [oldCa] });
+ * trustCertificate(ctx, newCaPem);
+ * const conn = await connect({ hostname: "localhost", port: 8443, context: ctx });
+ * ```
+ */
+export function trustCertificate(ctx: TlsContext, pem: Pem): void {
+  if (!(ctx instanceof TlsContext)) invalidOption("ctx", ctx, "a TlsContext from createContext()");
+  ctx.addTrust(pemBytes(pem, "pem"));
 }
 
 /** Builds a context for `side` from options (`server` and `datagram` decide the kind). */

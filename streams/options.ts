@@ -50,12 +50,29 @@ export interface CommonOptions {
   keylog?: (line: string) => void;
   /** Handshake deadline in milliseconds. */
   handshakeTimeout?: number;
+  /**
+   * Allow TLS 1.2 renegotiation (default false: a server refuses a client's
+   * renegotiation, a client refuses the server's HelloRequest).
+   */
+  renegotiation?: boolean;
+  /**
+   * OpenSSL security level, 0 to 5 (`SSL_CTX_set_security_level`): the
+   * minimum strength of keys, signatures and groups. Default: the library's
+   * (1 on most builds). The mbedtls backend has none: UNSUPPORTED.
+   */
+  securityLevel?: number;
 }
 
 /** Context-level options of a TLS client. */
 export interface ClientContextOptions extends CommonOptions {
   /** Verify the server's certificate and name (default true; false must be explicit). */
   verify?: boolean;
+  /**
+   * Ask the server to staple an OCSP response (status_request); it arrives in
+   * `conn.info.ocspResponse` (parse it with `parseOcspResponse`). jsec does
+   * not judge the response itself. The mbedtls backend has no OCSP: UNSUPPORTED.
+   */
+  requestOcsp?: boolean;
 }
 
 /** Context-level options of a TLS server. */
@@ -70,6 +87,13 @@ export interface ServerContextOptions extends CommonOptions {
   sessionTimeout?: number;
   /** Session tickets (default true). */
   tickets?: boolean;
+  /**
+   * OCSP response (DER) to staple for clients that ask (status_request): fixed
+   * bytes, or a function called per handshake that returns fresh bytes (null or
+   * a throw: nothing is stapled, the handshake goes on). The mbedtls backend
+   * has no OCSP stapling: UNSUPPORTED.
+   */
+  ocspResponse?: Uint8Array | (() => Uint8Array | null);
 }
 
 const VERSIONS: readonly TlsVersion[] = ["TLS1.2", "TLS1.3"];
@@ -236,6 +260,22 @@ export function buildConfig(
     keylog: (o.keylog as ContextConfig["keylog"]) ?? keylogFromEnv(),
     mtu: optInt(o, "mtu", 65507),
   };
+  if (o.renegotiation !== undefined) config.renegotiation = optBool(o, "renegotiation", false);
+  if (o.securityLevel !== undefined) config.securityLevel = optInt(o, "securityLevel", 5);
+  if (side === "client" && o.requestOcsp !== undefined) {
+    config.requestOcsp = optBool(o, "requestOcsp", false);
+  }
+  if (side === "server" && o.ocspResponse !== undefined) {
+    const r = o.ocspResponse;
+    if (r instanceof Uint8Array) {
+      if (r.length === 0) invalidOption("ocspResponse", "(empty bytes)", "DER OCSP response bytes");
+      config.ocspResponse = r.slice();
+    } else if (typeof r === "function") {
+      config.ocspResponse = r as () => Uint8Array | null;
+    } else {
+      invalidOption("ocspResponse", r, "a Uint8Array (DER) or a function returning one");
+    }
+  }
   if (config.mtu !== undefined && config.mtu < 256) {
     invalidOption("mtu", config.mtu, "at least 256");
   }

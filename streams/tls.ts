@@ -6,6 +6,7 @@
  */
 
 import { invalidOption, TlsError } from "../errors.ts";
+import { getBackend } from "../backends/registry.ts";
 import { TlsConn } from "./conn.ts";
 import { isIp, resolveContext, type TlsContext } from "./context.ts";
 import {
@@ -94,10 +95,20 @@ async function clientOver(
         },
       );
     }
+    const requestOcsp = options.requestOcsp;
+    if (requestOcsp !== undefined && typeof requestOcsp !== "boolean") {
+      invalidOption("requestOcsp", requestOcsp, "true or false");
+    }
+    if (requestOcsp && !getBackend(context.backend).capabilities.ocsp) {
+      throw new TlsError("UNSUPPORTED", `requestOcsp is not supported by the ${context.backend} backend`, {
+        option: "requestOcsp",
+      });
+    }
     const engine = context.newEngine({
       serverName: name && !isIp(name as string) ? name as string : null,
       verifyName: (name as string | undefined) ?? null,
       session: options.session as Uint8Array | undefined,
+      requestOcsp: requestOcsp === true, // per connection, also with a shared context
     });
     const conn = new TlsConn(engine, transport, context.backend);
     await conn.handshake(signalOf(options), handshakeTimeoutOf(options));

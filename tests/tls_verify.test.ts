@@ -2,11 +2,12 @@
 // verifyResult; mutual TLS accepted and rejected; the listener survives.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { copyFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { join } from "node:path";
 import { connect, listen, TlsError, type TlsListener } from "../mod.ts";
-import { BACKEND, dec, enc, type Pair, pki, readExactly, tempDir } from "./helpers.ts";
+import { BACKEND, dec, enc, type Pair, pki, readExactly, RUNTIME, tempDir } from "./helpers.ts";
 
 const p = pki();
 
@@ -55,6 +56,28 @@ test("self-signed server certificate: 'self-signed certificate'", async () => {
 test("the system store is the default and does not know the test CA", async () => {
   using s = serverWith(p.server);
   await rejects(s, /unable to get local issuer certificate/, { caCerts: undefined });
+});
+
+test("the system store verifies a chain it knows (SSL_CERT_FILE points it at the test CA)", async () => {
+  using s = serverWith(p.server);
+  const file = join(tempDir(), "client.ts");
+  writeFileSync(
+    file,
+    `import { connect } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).pathname)};
+const c = await connect({ hostname: "localhost", port: ${s.addr.port} });
+console.log("verified", c.info.peerCertificate?.commonName);
+await c.close();`,
+  );
+  const child = spawn(process.execPath, RUNTIME === "deno" ? ["run", "-A", file] : [file], {
+    env: { ...process.env, SSL_CERT_FILE: p.ca.certFile, SSL_CERT_DIR: tempDir() },
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Uint8Array) => (out += dec(d)));
+  child.stderr!.on("data", (d: Uint8Array) => (out += dec(d)));
+  const [sc, code] = await Promise.all([s.accept(), new Promise((r) => child.on("exit", r))]);
+  await sc.close();
+  assert.equal(code, 0, out);
+  assert.match(out, /verified localhost/);
 });
 
 test("IP address: SAN IP verified; another IP is 'IP address mismatch'", async () => {

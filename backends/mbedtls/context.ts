@@ -34,6 +34,17 @@ import { SessionCache, TicketKeys } from "./sessions.ts";
  */
 const X509_CRT_PK_OFFSET = 360;
 
+let sharedSystemChain: CertChain | null | undefined;
+
+/** The process-wide chain of the system's trust anchors (never freed), or null if none was found. */
+function systemChain(m: MbedTls): CertChain | null {
+  if (sharedSystemChain === undefined) {
+    const chain = new CertChain(m);
+    sharedSystemChain = chain.addSystemTrust() ? chain : (chain.free(), null);
+  }
+  return sharedSystemChain;
+}
+
 /** Something native with a single free. */
 interface Owned {
   free(): void;
@@ -298,6 +309,15 @@ export class MbedContext implements NativeContext {
   }
 
   #setTrust(c: ContextConfig, verifying: boolean): void {
+    if (verifying && c.systemTrust) {
+      // The system bundle takes ~3 ms to parse: share one chain (never modified) per process.
+      const system = systemChain(this.m);
+      if (system) {
+        this.#caChain = system;
+        this.m.tls.mbedtls_ssl_conf_ca_chain(this.native.conf, system.ptr, null);
+        return;
+      }
+    }
     const chain = new CertChain(this.m);
     this.native.owned.push(chain);
     this.#caChain = chain;
@@ -434,7 +454,15 @@ export class MbedContext implements NativeContext {
     if (this.#released || this.native.freed || !this.#caChain) {
       throw new TlsError("CLOSED", "the context has been freed");
     }
-    const chain = this.#caChain;
+    let chain = this.#caChain;
+    if (chain === sharedSystemChain) {
+      // Never modify the shared system chain: this context gets its own copy.
+      chain = new CertChain(this.m);
+      this.native.owned.push(chain);
+      chain.addSystemTrust();
+      this.#caChain = chain;
+      this.m.tls.mbedtls_ssl_conf_ca_chain(this.native.conf, chain.ptr, null);
+    }
     const first = chain.count === 0;
     chain.add(data, "trustCertificate");
     // An empty chain was never given to the config (verification had no anchors).

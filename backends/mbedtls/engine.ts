@@ -503,6 +503,7 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
       peerCertificateChain: chain,
       group: null, // 2.28 frees the key exchange state before it could be read
       signatureAlgorithm: null,
+      ocspResponse: null, // 2.28 has no OCSP stapling
     };
   }
 

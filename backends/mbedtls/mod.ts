@@ -7,6 +7,7 @@
 
 import type { Backend, Capabilities, CertInfo, ContextConfig, CryptoProvider } from "../backend.ts";
 import { parseCertificateDer } from "../x509_der.ts";
+import { createQueueMemoryBio } from "./bio.ts";
 import { MbedContext } from "./context.ts";
 import { createMbedTlsCrypto } from "./crypto.ts";
 import { mbedtls, sha256 } from "./lib.ts";
@@ -44,5 +45,6 @@ export function loadMbedTls(): Backend {
     capabilities,
     crypto,
     createContext: (config: ContextConfig) => new MbedContext(m, config, parse),
+    createMemoryBio: createQueueMemoryBio,
   };
 }

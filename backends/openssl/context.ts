@@ -36,6 +36,8 @@ import type { OpenSsl } from "./lib.ts";
 import { OpenSslEngine } from "./engine.ts";
 
 const SESSION_ID_CONTEXT = cstr("jsec").subarray(0, 4);
+/** `TLSEXT_STATUSTYPE_ocsp`, the only certificate status type. */
+const TLSEXT_STATUSTYPE_OCSP = 1;
 
 /** Encodes ALPN protocol names in the wire format (length-prefixed). */
 export function alpnWire(protocols: string[]): Uint8Array {
@@ -57,6 +59,23 @@ function matchesHost(pattern: string, host: string): boolean {
   if (!pattern.startsWith("*.")) return false;
   const dot = host.indexOf(".");
   return dot > 0 && host.slice(dot + 1) === pattern.slice(2);
+}
+
+let sharedSystemStore: Ptr | undefined;
+
+/** The process-wide store of the system's trust anchors (never freed), or null. */
+function systemStore(o: OpenSsl): Ptr {
+  if (sharedSystemStore === undefined) {
+    const store = o.crypto.X509_STORE_new();
+    if (!isNull(store) && o.crypto.X509_STORE_set_default_paths(store) !== 1) drainErrors(o);
+    sharedSystemStore = store;
+  }
+  return sharedSystemStore;
+}
+
+/** True when `ctx` verifies with the shared system store (which must never be modified). */
+function usesSystemStore(o: OpenSsl, ctx: Ptr): boolean {
+  return !!sharedSystemStore && ptrValue(o.ssl.SSL_CTX_get_cert_store(ctx)) === ptrValue(sharedSystemStore);
 }
 
 const registry = new FinalizationRegistry<() => void>((release) => release());
@@ -103,10 +122,17 @@ export class OpenSslContext implements NativeContext {
   #configure(c: ContextConfig): void {
     const { ssl } = this.o;
     const ctx = this.ptr;
-    let options = SSL_OP.NO_COMPRESSION | SSL_OP.NO_RENEGOTIATION | SSL_OP.CIPHER_SERVER_PREFERENCE;
+    let options = SSL_OP.NO_COMPRESSION | SSL_OP.CIPHER_SERVER_PREFERENCE;
+    // Renegotiation is refused unless asked for; OpenSSL 3 servers also need
+    // ALLOW_CLIENT_RENEGOTIATION to accept a client-initiated one.
+    if (c.renegotiation) {
+      if (c.side === "server") options |= SSL_OP.ALLOW_CLIENT_RENEGOTIATION;
+    } else options |= SSL_OP.NO_RENEGOTIATION;
     if (!c.tickets) options |= SSL_OP.NO_TICKET;
     if (c.datagram) options |= SSL_OP.NO_QUERY_MTU;
     ssl.SSL_CTX_set_options(ctx, options);
+    // Before the certificates: the level decides which keys are acceptable.
+    if (c.securityLevel !== undefined) ssl.SSL_CTX_set_security_level(ctx, c.securityLevel);
     ssl.SSL_CTX_ctrl(
       ctx,
       SSL_CTRL.MODE,
@@ -142,7 +168,16 @@ export class OpenSslContext implements NativeContext {
       if (c.sessionTimeout !== undefined) ssl.SSL_CTX_set_timeout(ctx, BigInt(c.sessionTimeout));
       if (c.sni.length) this.#setSni(c);
       if (c.datagram) this.#setCookies(c);
+      if (c.ocspResponse !== undefined) this.#setOcspStapling(c.ocspResponse);
     } else {
+      if (c.requestOcsp) {
+        ssl.SSL_CTX_ctrl(
+          ctx,
+          SSL_CTRL.SET_TLSEXT_STATUS_REQ_TYPE,
+          BigInt(TLSEXT_STATUSTYPE_OCSP),
+          null,
+        );
+      }
       // Client: hand every new session (TLS 1.3 tickets arrive after the handshake) to its engine.
       ssl.SSL_CTX_ctrl(
         ctx,
@@ -168,6 +203,57 @@ export class OpenSslContext implements NativeContext {
       );
       ssl.SSL_CTX_set_keylog_callback(ctx, cb);
     }
+  }
+
+  /**
+   * Server: staples `source` (DER, or a function giving fresh DER per handshake)
+   * when the client sends status_request. OpenSSL frees the response it is
+   * given, so each handshake gets its own `CRYPTO_malloc` copy.
+   */
+  #setOcspStapling(source: Uint8Array | (() => Uint8Array | null)): void {
+    const { ssl, crypto } = this.o;
+    const fixed = source instanceof Uint8Array ? source.slice() : null;
+    const file = cstr("jsec-ocsp");
+    const cb = this.#callback({ params: ["ptr", "ptr"], result: "i32" }, (s: Ptr) => {
+      try {
+        const der = fixed ?? (source as () => Uint8Array | null)();
+        if (!(der instanceof Uint8Array) || der.length === 0) return SSL_TLSEXT_ERR.NOACK;
+        const mem = crypto.CRYPTO_malloc(BigInt(der.length), file, 0);
+        if (isNull(mem)) return SSL_TLSEXT_ERR.NOACK;
+        nativeView(mem, der.length).set(der);
+        // On success OpenSSL owns `mem` (it frees the response with the SSL).
+        ssl.SSL_ctrl(s, SSL_CTRL.SET_TLSEXT_STATUS_REQ_OCSP_RESP, BigInt(der.length), mem);
+        return SSL_TLSEXT_ERR.OK;
+      } catch {
+        return SSL_TLSEXT_ERR.NOACK; // a throwing provider means no staple, not a failed handshake
+      }
+    });
+    ssl.SSL_CTX_callback_ctrl(this.ptr, SSL_CTRL.SET_TLSEXT_STATUS_REQ_CB, cb);
+  }
+
+  /** Adds trusted CAs (PEM or DER) to the live store: later handshakes trust them. */
+  trustCertificate(data: Uint8Array): void {
+    if (this.#freed || isNull(this.ptr)) throw new TlsError("CLOSED", "the context has been freed");
+    const { ssl, crypto } = this.o;
+    const certs = loadCertificates(this.o, data, "trustCertificate");
+    if (usesSystemStore(this.o, this.ptr)) {
+      // The shared system store is never modified: give this context its own copy first.
+      const own = crypto.X509_STORE_new();
+      if (isNull(own)) throw new TlsError("INVALID_OPTION", "trustCertificate: out of memory", { option: "trustCertificate" });
+      crypto.X509_STORE_set_default_paths(own);
+      ssl.SSL_CTX_set_cert_store(this.ptr, own); // takes our reference, drops the shared one
+    }
+    const store = ssl.SSL_CTX_get_cert_store(this.ptr);
+    try {
+      for (const x of certs) {
+        crypto.X509_STORE_add_cert(store, x);
+        if (this.config.side === "server") ssl.SSL_CTX_add_client_CA(this.ptr, x);
+      }
+    } finally {
+      for (const x of certs) crypto.X509_free(x);
+      drainErrors(this.o); // "cert already in hash table" is harmless
+    }
+    for (const e of this.#sniContexts) e.ctx.trustCertificate(data);
   }
 
   #checked(r: number, option: string, value: string): void {
@@ -227,7 +313,15 @@ export class OpenSslContext implements NativeContext {
         );
       }
     }
-    if (c.systemTrust) ssl.SSL_CTX_set_default_verify_paths(ctx);
+    if (c.systemTrust) {
+      // Parsing the system bundle costs ~20 ms: do it once per process and
+      // share the store (read-only: only contexts with no CAs of their own use it).
+      const system = systemStore(this.o);
+      if (system) {
+        crypto.X509_STORE_up_ref(system);
+        ssl.SSL_CTX_set_cert_store(ctx, system);
+      } else ssl.SSL_CTX_set_default_verify_paths(ctx);
+    }
   }
 
   #setOwnCertificate(

@@ -10,12 +10,14 @@
  */
 
 import {
+  copyFrom,
   cstr,
   isNull,
   type Ptr,
   ptrOf,
   ptrValue,
   readCString,
+  readPtrFrom,
   writePtrTo,
 } from "../../ffi/runtime.ts";
 import { BIO_CTRL, SSL_CTRL, SSL_ERROR } from "../../ffi/openssl.ts";
@@ -42,6 +44,16 @@ const PKEY_TYPE: Record<number, string> = {
   1088: "ed448",
 };
 
+/** OpenSSL's group names → the names the `groups` option documents. */
+const GROUP_NAMES: Record<string, string> = {
+  x25519: "X25519",
+  x448: "X448",
+  secp256r1: "P-256",
+  prime256v1: "P-256",
+  secp384r1: "P-384",
+  secp521r1: "P-521",
+};
+
 const scratch8 = new Uint8Array(8);
 const scratch4 = new Uint8Array(4);
 const timeval = new Uint8Array(new ArrayBuffer(16));
@@ -54,13 +66,53 @@ interface Native {
   rbio: Ptr;
   wbio: Ptr;
   ctx: OpenSslContext;
+  /** Client: the newest session OpenSSL announced (we hold a reference), serialized on export. */
+  session: Ptr | null;
 }
 
 const registry = new FinalizationRegistry<Native>((n) => {
   n.ctx.o.ssl.SSL_free(n.ssl); // frees both BIOs too
+  if (n.session) n.ctx.o.ssl.SSL_SESSION_free(n.session);
   n.ctx.engines.delete(ptrValue(n.ssl));
   n.ctx.release();
 });
+
+type SslSymbols = OpenSslContext["o"]["ssl"];
+
+/**
+ * Parsed sessions by their DER, least recently used first; each entry holds a
+ * reference. d2i_SSL_SESSION re-parses the peer certificate, which on OpenSSL 3.0
+ * is most of the cost of a resumption: sessions exported or resumed here are parsed once.
+ */
+const sessionCache = new Map<string, { ssl: SslSymbols; sess: Ptr }>();
+const SESSION_CACHE_MAX = 32;
+const latin1 = new TextDecoder("latin1");
+
+function cachedSession(key: string): Ptr | null {
+  const hit = sessionCache.get(key);
+  if (!hit) return null;
+  sessionCache.delete(key);
+  // A failed handshake marks its session not resumable: parse the DER afresh then.
+  if (hit.ssl.SSL_SESSION_is_resumable(hit.sess) !== 1) {
+    hit.ssl.SSL_SESSION_free(hit.sess);
+    return null;
+  }
+  sessionCache.set(key, hit);
+  return hit.sess;
+}
+
+/** Caches `sess` under `key`, taking over the caller's reference. */
+function cacheSession(ssl: SslSymbols, key: string, sess: Ptr): void {
+  const old = sessionCache.get(key);
+  if (old) old.ssl.SSL_SESSION_free(old.sess);
+  sessionCache.delete(key);
+  sessionCache.set(key, { ssl, sess });
+  if (sessionCache.size > SESSION_CACHE_MAX) {
+    const [oldestKey, oldest] = sessionCache.entries().next().value!;
+    sessionCache.delete(oldestKey);
+    oldest.ssl.SSL_SESSION_free(oldest.sess);
+  }
+}
 
 /** One TLS or DTLS connection's state in OpenSSL. */
 export class OpenSslEngine implements Engine {
@@ -70,7 +122,6 @@ export class OpenSslEngine implements Engine {
   #ssl: Ptr;
   #rbio: Ptr;
   #wbio: Ptr;
-  #session: Uint8Array | null = null;
   #datagrams: DatagramQueue | null;
   #freed = false;
   /** DTLS server: still in the stateless cookie exchange (DTLSv1_listen). */
@@ -92,7 +143,7 @@ export class OpenSslEngine implements Engine {
     this.#ssl = ssl;
     this.#rbio = rbio;
     this.#wbio = wbio;
-    this.#n = { ssl, rbio, wbio, ctx };
+    this.#n = { ssl, rbio, wbio, ctx, session: null };
     ctx.engines.set(ptrValue(ssl), new WeakRef(this));
     registry.register(this, this.#n, this);
     this.#datagrams = this.datagram ? new DatagramQueue(ctx.config.mtu ?? 1200) : null;
@@ -134,12 +185,21 @@ export class OpenSslEngine implements Engine {
       }
     }
     if (options.session) this.#setSession(options.session);
+    if (options.requestOcsp) {
+      ssl.SSL_ctrl(this.#ssl, SSL_CTRL.SET_TLSEXT_STATUS_REQ_TYPE, 1n, null); // TLSEXT_STATUSTYPE_ocsp
+    }
   }
 
   #setSession(der: Uint8Array): void {
     const { ssl } = this.#o;
     if (der.length === 0) {
       throw new TlsError("INVALID_OPTION", "invalid option session: empty", { option: "session" });
+    }
+    const key = latin1.decode(der);
+    const cached = cachedSession(key);
+    if (cached) {
+      ssl.SSL_set_session(this.#ssl, cached);
+      return;
     }
     const pp = new Uint8Array(8);
     writePtrTo(pp, 0, ptrOf(der));
@@ -155,13 +215,18 @@ export class OpenSslEngine implements Engine {
       );
     }
     ssl.SSL_set_session(this.#ssl, sess);
-    ssl.SSL_SESSION_free(sess);
+    cacheSession(ssl, key, sess);
   }
 
-  /** Called from the context's new-session callback (client side). */
+  /**
+   * Called from the context's new-session callback (client side). Serializing
+   * waits for exportSession(): TLS 1.3 servers send tickets nobody may ask for.
+   */
   onNewSession(sess: Ptr): void {
-    const der = sessionDer(this.#o.ssl, sess);
-    if (der) this.#session = der;
+    const { ssl } = this.#o;
+    ssl.SSL_SESSION_up_ref(sess);
+    if (this.#n.session) ssl.SSL_SESSION_free(this.#n.session);
+    this.#n.session = sess;
   }
 
   feed(data: Uint8Array): void {
@@ -286,7 +351,8 @@ export class OpenSslEngine implements Engine {
       const p = ssl.SSL_group_to_name
         ? ssl.SSL_group_to_name(s, groupNid)
         : crypto.OBJ_nid2sn(groupNid);
-      group = readCString(p) || null;
+      const name = readCString(p);
+      group = GROUP_NAMES[name.toLowerCase()] ?? (name || null);
     }
     const chain = this.#peerChain();
     return {
@@ -300,7 +366,19 @@ export class OpenSslEngine implements Engine {
       peerCertificateChain: chain,
       group,
       signatureAlgorithm: this.#peerSignature(),
+      ocspResponse: this.#stapledOcsp(),
     };
+  }
+
+  /** Client: the stapled OCSP response (OpenSSL keeps ownership: copy it out). */
+  #stapledOcsp(): Uint8Array | null {
+    if (this.#n.ctx.config.side !== "client") return null;
+    const pp = new Uint8Array(8);
+    const len = Number(
+      this.#o.ssl.SSL_ctrl(this.#ssl, SSL_CTRL.GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0n, ptrOf(pp)),
+    );
+    const p = readPtrFrom(pp);
+    return len > 0 && !isNull(p) ? copyFrom(p, len) : null;
   }
 
   #peerSignature(): string | null {
@@ -341,15 +419,21 @@ export class OpenSslEngine implements Engine {
 
   exportSession(): Uint8Array | null {
     this.#live();
-    if (this.#session) return this.#session.slice();
     const { ssl } = this.#o;
-    const sess = ssl.SSL_get1_session(this.#ssl);
-    if (isNull(sess)) return null;
-    try {
-      return ssl.SSL_SESSION_is_resumable(sess) === 1 ? sessionDer(ssl, sess) : null;
-    } finally {
-      ssl.SSL_SESSION_free(sess);
+    let sess = this.#n.session;
+    if (sess) ssl.SSL_SESSION_up_ref(sess);
+    else {
+      sess = ssl.SSL_get1_session(this.#ssl);
+      if (isNull(sess)) return null;
+      if (ssl.SSL_SESSION_is_resumable(sess) !== 1) {
+        ssl.SSL_SESSION_free(sess);
+        return null;
+      }
     }
+    const der = sessionDer(ssl, sess!);
+    if (der) cacheSession(ssl, latin1.decode(der), sess!); // resuming with it skips d2i
+    else ssl.SSL_SESSION_free(sess!);
+    return der;
   }
 
   keyUpdate(requestPeer: boolean): void {
@@ -424,6 +508,7 @@ export class OpenSslEngine implements Engine {
     const n = this.#n;
     n.ctx.engines.delete(ptrValue(n.ssl));
     n.ctx.o.ssl.SSL_free(n.ssl);
+    if (n.session) n.ctx.o.ssl.SSL_SESSION_free(n.session);
     n.ctx.release();
   }
 }

@@ -7,6 +7,7 @@
 import { cstr, isNull, ptrOf } from "../../ffi/runtime.ts";
 import { SSL_CTRL } from "../../ffi/openssl.ts";
 import type { Backend, Capabilities, ContextConfig } from "../backend.ts";
+import { createOpenSslMemoryBio } from "./bio.ts";
 import { createOpenSslCrypto } from "./crypto.ts";
 import { OpenSslContext } from "./context.ts";
 import { drainErrors } from "./errors.ts";
@@ -58,5 +59,6 @@ export function loadOpenSsl(): Backend {
     capabilities,
     crypto,
     createContext: (config: ContextConfig) => new OpenSslContext(o, config, parse),
+    createMemoryBio: () => createOpenSslMemoryBio(o),
   };
 }
