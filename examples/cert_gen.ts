@@ -2,6 +2,9 @@
 // Run: deno run -A examples/cert_gen.ts   |   bun examples/cert_gen.ts
 import { generateSelfSigned, issueCertificate, parseCertificate } from "../crypto/cert.ts";
 import { generateCsr, generateKey } from "../crypto/mod.ts";
+import { exitIfUnsupported } from "./_unsupported.ts";
+
+exitIfUnsupported(); // on a backend that lacks an operation: print UNSUPPORTED, exit 0
 
 const root = await generateSelfSigned({
   commonName: "Example Root CA",

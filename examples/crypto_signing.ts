@@ -1,6 +1,9 @@
 // Sign and verify with Ed25519, ECDSA P-256 and RSA-PSS.
 // Run: deno run -A examples/crypto_signing.ts   |   bun examples/crypto_signing.ts
 import { base64Encode, generateKey, sign, verify } from "../crypto/mod.ts";
+import { exitIfUnsupported } from "./_unsupported.ts";
+
+exitIfUnsupported(); // on a backend that lacks an operation: print UNSUPPORTED, exit 0
 
 const message = "transfer 100 coins to alice";
 for (const type of ["ed25519", "p256", "rsa"] as const) {

@@ -10,6 +10,9 @@ import {
   loadKey,
 } from "../crypto/mod.ts";
 import { generateSelfSigned } from "../crypto/cert.ts";
+import { exitIfUnsupported } from "./_unsupported.ts";
+
+exitIfUnsupported(); // on a backend that lacks an operation: print UNSUPPORTED, exit 0
 
 const { privateKey } = await generateKey("p256");
 const der = convertKey(privateKey, "pkcs8-der");

@@ -3,6 +3,9 @@
 import { createPkcs12, CryptoError, parsePkcs12 } from "../crypto/mod.ts";
 import { generateSelfSigned, issueCertificate, parseCertificate } from "../crypto/cert.ts";
 import { generateKey } from "../crypto/mod.ts";
+import { exitIfUnsupported } from "./_unsupported.ts";
+
+exitIfUnsupported(); // on a backend that lacks an operation: print UNSUPPORTED, exit 0
 
 const ca = await generateSelfSigned({ commonName: "Example CA", isCa: true });
 const { privateKey, publicKey } = await generateKey("p256");

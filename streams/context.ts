@@ -198,9 +198,11 @@ export type EngineCreateOptions = ContextOptions & {
  * import { createEngine } from "@jsec/tls";
  * const client = createEngine({ serverName: "localhost", caCerts: [caPem] });
  * const server = createEngine({ server: true, cert, key });
- * while (client.handshake() !== "done" || server.handshake() !== "done") {
+ * for (;;) {
+ *   const states = [client.handshake(), server.handshake()]; // step both every round
  *   for (let d; (d = client.pull());) server.feed(d);
  *   for (let d; (d = server.pull());) client.feed(d);
+ *   if (states[0] === "done" && states[1] === "done") break;
  * }
  * ```
  */

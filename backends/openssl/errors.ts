@@ -39,12 +39,21 @@ export function detailOf(errors: QueuedError[]): string | undefined {
   return errors.length ? errors.map((e) => e.text).join("; ") : undefined;
 }
 
+/** TLS 1.3 alerts that OpenSSL 3.0's `SSL_alert_desc_string_long` calls "unknown". */
+const NEWER_ALERTS: Record<number, string> = {
+  109: "missing extension",
+  116: "certificate required",
+  120: "no application protocol",
+};
+
 /** The alert the peer sent, if the queue says one arrived. */
 export function receivedAlert(o: OpenSsl, errors: QueuedError[]): string | null {
   for (const e of errors) {
     const reason = errReason(e.code);
     if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
-      return readCString(o.ssl.SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET));
+      const alert = reason - SSL_AD_REASON_OFFSET;
+      const text = readCString(o.ssl.SSL_alert_desc_string_long(alert));
+      return text === "unknown" ? NEWER_ALERTS[alert] ?? `alert ${alert}` : text;
     }
   }
   return null;
