@@ -1,6 +1,7 @@
 /**
  * A small pure-TypeScript DER reader and X.509 certificate parser, shared by
- * every backend (a backend supplies only SHA-256). Also PEM and base64 helpers.
+ * every backend (a backend supplies only SHA-256). Also a DER element writer,
+ * and PEM and base64 helpers.
  *
  * Everything here bounds-checks its input: on malformed data it throws
  * `CryptoError("BAD_FORMAT")` and nothing else.
@@ -118,6 +119,26 @@ export function decodeOid(c: Uint8Array): string {
   }
   const first = parts[0] < 40 ? 0 : parts[0] < 80 ? 1 : 2;
   return [first, parts[0] - first * 40, ...parts.slice(1)].join(".");
+}
+
+/** One DER element: `tag`, definite length (up to 2^24 − 1), then `parts` in order. */
+export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  const len = parts.reduce((n, p) => n + p.length, 0);
+  const head = len < 0x80
+    ? [tag, len]
+    : len < 0x100
+    ? [tag, 0x81, len]
+    : len < 0x10000
+    ? [tag, 0x82, len >> 8, len & 0xff]
+    : [tag, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
+  const out = new Uint8Array(head.length + len);
+  out.set(head);
+  let o = head.length;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /** Encodes a dotted OID as DER content bytes. */

@@ -6,27 +6,15 @@
  */
 
 import { CryptoError } from "../errors.ts";
-import { children, contentOf, CURVE_OIDS, encodeOid, readTlv, TAG } from "../backends/x509_der.ts";
-
-/** One DER element. */
-export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
-  const len = parts.reduce((n, p) => n + p.length, 0);
-  const head = len < 0x80
-    ? [tag, len]
-    : len < 0x100
-    ? [tag, 0x81, len]
-    : len < 0x10000
-    ? [tag, 0x82, len >> 8, len & 0xff]
-    : [tag, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
-  const out = new Uint8Array(head.length + len);
-  out.set(head);
-  let o = head.length;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+import {
+  children,
+  contentOf,
+  CURVE_OIDS,
+  encodeOid,
+  readTlv,
+  TAG,
+  tlv,
+} from "../backends/x509_der.ts";
 
 const oid = (s: string) => tlv(TAG.OID, encodeOid(s));
 

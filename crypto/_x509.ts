@@ -1,6 +1,6 @@
 /**
  * Internal pure-TypeScript helpers for certificates and CSRs: SAN checks,
- * CSR parsing, public-key extraction. Not part of the public API.
+ * PEM-or-DER input, CSR parsing, public-key extraction. Not part of the public API.
  *
  * @module
  */
@@ -19,6 +19,7 @@ import {
   parseName,
   parseSpki,
   pemBlocks,
+  pemToDer,
   readTlv,
   TAG,
 } from "../backends/x509_der.ts";
@@ -78,6 +79,11 @@ export function derOf(data: Uint8Array, labels: string[], what: string): Uint8Ar
   const b = pemBlocks(bytesToText(data)).find((b) => labels.includes(b.label));
   if (!b) throw new CryptoError("BAD_FORMAT", `no ${labels.join(" or ")} block in the ${what}`);
   return b.der;
+}
+
+/** Every CERTIFICATE block of PEM bytes, or the bytes themselves when DER. */
+export function certDers(data: Uint8Array): Uint8Array[] {
+  return looksLikePem(data) ? pemToDer(bytesToText(data)) : [data];
 }
 
 /** A parsed certificate signing request. */

@@ -18,7 +18,6 @@ import {
   derToPem,
   looksLikePem,
   pemBlocks,
-  pemToDer,
   readTlv,
   TAG,
 } from "../backends/x509_der.ts";
@@ -37,7 +36,7 @@ import {
   u8,
 } from "./_common.ts";
 import { DIGEST_SIZES, DIGESTS } from "./hash.ts";
-import { spkiInfo } from "./_x509.ts";
+import { certDers, spkiInfo } from "./_x509.ts";
 import {
   derToP1363,
   EC_SIG_HALF,
@@ -259,7 +258,7 @@ export function convertCert(cert: string | Uint8Array, to: "pem" | "der"): strin
   const f = oneOf("to", to, ["pem", "der"] as const);
   const data = certBytes("cert", cert);
   if (f === "der") return certificateDer(data).slice();
-  const ders = looksLikePem(data) ? pemToDer(bytesToText(data)) : [certificateDer(data)];
+  const ders = certDers(data);
   if (!ders.length) throw new CryptoError("BAD_FORMAT", "no certificate found");
   for (const d of ders) {
     const t = readTlv(d, 0);

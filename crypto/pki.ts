@@ -9,15 +9,7 @@
  */
 
 import type { SubjectFields } from "../backends/crypto_provider.ts";
-import { CryptoError } from "../errors.ts";
-import {
-  bytesToText,
-  certificateDer,
-  derToPem,
-  looksLikePem,
-  pemBlocks,
-  pemToDer,
-} from "../backends/x509_der.ts";
+import { certificateDer, derToPem } from "../backends/x509_der.ts";
 import {
   type BackendOption,
   bytes,
@@ -32,7 +24,7 @@ import {
   provider,
   u8,
 } from "./_common.ts";
-import { checkSan, type CsrInfo, derOf, hashFor, parseCsrDer } from "./_x509.ts";
+import { certDers, checkSan, type CsrInfo, derOf, hashFor, parseCsrDer } from "./_x509.ts";
 
 export type { CsrInfo } from "./_x509.ts";
 export type { SubjectFields } from "../backends/crypto_provider.ts";
@@ -139,8 +131,7 @@ function certList(arg: string, v: unknown): Uint8Array[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) return invalid(arg, v, "an array of certificates");
   return v.flatMap((c, i) => {
-    const b = certBytes(`${arg}[${i}]`, c);
-    return looksLikePem(b) ? pemToDer(bytesToText(b)) : [b];
+    return certDers(certBytes(`${arg}[${i}]`, c));
   });
 }
 
@@ -190,13 +181,7 @@ export function parsePkcs12(
 }
 
 function cmsDer(arg: string, v: unknown): Uint8Array {
-  const b = certBytes(arg, v);
-  if (!looksLikePem(b)) return b;
-  const blk = pemBlocks(bytesToText(b)).find((x) =>
-    ["CMS", "PKCS7", "PKCS #7 SIGNED DATA"].includes(x.label)
-  );
-  if (!blk) throw new CryptoError("BAD_FORMAT", `no CMS or PKCS7 block in ${arg}`);
-  return blk.der;
+  return derOf(certBytes(arg, v), ["CMS", "PKCS7", "PKCS #7 SIGNED DATA"], arg);
 }
 
 /** Options of {@link cmsSign}. */

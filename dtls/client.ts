@@ -6,55 +6,45 @@
  */
 
 import { invalidOption, TlsError } from "../errors.ts";
-import type { BackendName } from "../backends/backend.ts";
 import { isIp } from "../streams/context.ts";
-import { handshakeTimeoutOf, type Pem, portOf, signalOf } from "../streams/options.ts";
+import { handshakeTimeoutOf, portOf, signalOf } from "../streams/options.ts";
+import type { ClientConnOptions } from "../streams/tls.ts";
 import { DEFAULT_DTLS_HANDSHAKE_TIMEOUT, DtlsConn } from "./conn.ts";
 import { dtlsContext } from "./context.ts";
 import { bindUdp, normalizeHost, resolveHost, type UdpSocket } from "./udp.ts";
 
-/** Options of {@link connect}. */
-export interface DtlsConnectOptions {
+/**
+ * Options of {@link connect}: the TLS client options that apply to DTLS 1.2
+ * (documented on `ClientConnOptions`), plus the UDP endpoint and the datagram settings.
+ */
+export interface DtlsConnectOptions extends
+  Pick<
+    ClientConnOptions,
+    | "serverName"
+    | "verify"
+    | "caCerts"
+    | "caFile"
+    | "caPath"
+    | "cert"
+    | "key"
+    | "certFile"
+    | "keyFile"
+    | "keyPassword"
+    | "alpnProtocols"
+    | "session"
+    | "ciphers"
+    | "backend"
+    | "signal"
+    | "keylog"
+  > {
   /** The server's host name or address (default "localhost"). */
   hostname?: string;
   /** The server's UDP port. */
   port: number;
-  /** SNI and the name to verify (default: hostname; no SNI is sent for IP addresses). */
-  serverName?: string;
-  /** Verify the server's certificate and name (default true; false must be explicit). */
-  verify?: boolean;
-  /** Trusted CA certificates (PEM, or DER bytes). Default: the system store. */
-  caCerts?: Pem[];
-  /** A file of trusted CA certificates (PEM). */
-  caFile?: string;
-  /** A directory of hashed CA certificates. */
-  caPath?: string;
-  /** Client certificate chain (mTLS). */
-  cert?: Pem;
-  /** Client private key (mTLS). */
-  key?: Pem;
-  /** Client certificate file. */
-  certFile?: string;
-  /** Client key file. */
-  keyFile?: string;
-  /** Password of an encrypted PEM key. */
-  keyPassword?: string;
-  /** ALPN protocols, most preferred first. */
-  alpnProtocols?: string[];
-  /** A session from `conn.exportSession()` to resume. */
-  session?: Uint8Array;
   /** Path MTU in bytes (default 1200): no datagram is larger. */
   mtu?: number;
-  /** Cipher list, OpenSSL syntax. */
-  ciphers?: string;
-  /** Which native library to use. */
-  backend?: BackendName;
   /** Handshake deadline in ms (default 30 000). */
   handshakeTimeout?: number;
-  /** Aborts the handshake. */
-  signal?: AbortSignal;
-  /** Receives NSS key log lines. */
-  keylog?: (line: string) => void;
 }
 
 /**

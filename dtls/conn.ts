@@ -11,6 +11,7 @@ import { TlsError } from "../errors.ts";
 import { EOF, WANT_READ } from "../backends/backend.ts";
 import type { BackendName, Engine } from "../backends/backend.ts";
 import type { ConnectionInfo } from "../streams/conn.ts";
+import { checkExporterArgs } from "../streams/exporter.ts";
 import type { Addr } from "../streams/transport.ts";
 
 /** Counters of one DTLS connection. */
@@ -392,21 +393,7 @@ export class DtlsConn implements AsyncDisposable {
 
   /** Keying material exporter (RFC 5705), e.g. for SRTP keys. */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
-    if (typeof label !== "string") {
-      throw new TypeError("exportKeyingMaterial: label must be a string");
-    }
-    if (!Number.isInteger(length) || length < 1 || length > 16384) {
-      throw new TlsError(
-        "INVALID_OPTION",
-        `invalid option length: ${length} (expected 1 to 16384)`,
-        {
-          option: "length",
-        },
-      );
-    }
-    if (context !== undefined && !(context instanceof Uint8Array)) {
-      throw new TypeError("exportKeyingMaterial: context must be a Uint8Array");
-    }
+    checkExporterArgs(label, length, context);
     if (this.#closed) throw new TlsError("CLOSED", "the DTLS connection is closed");
     return this.#engine.exportKeyingMaterial(label, length, context);
   }

@@ -9,9 +9,13 @@
  */
 
 import { invalidOption, TlsError } from "../errors.ts";
-import type { BackendName, ClientAuth } from "../backends/backend.ts";
 import type { TlsContext } from "../streams/context.ts";
-import { handshakeTimeoutOf, optInt, type Pem, portOf } from "../streams/options.ts";
+import {
+  handshakeTimeoutOf,
+  optInt,
+  portOf,
+  type ServerContextOptions,
+} from "../streams/options.ts";
 import type { Addr } from "../streams/transport.ts";
 import { type DatagramLink, DEFAULT_DTLS_HANDSHAKE_TIMEOUT, DtlsConn } from "./conn.ts";
 import { dtlsContext } from "./context.ts";
@@ -24,34 +28,32 @@ import {
   type UdpSocket,
 } from "./udp.ts";
 
-/** Options of {@link listen}. */
-export interface DtlsListenOptions {
+/**
+ * Options of {@link listen}: the TLS server options that apply to DTLS 1.2
+ * (documented on `ServerContextOptions`), plus the UDP endpoint, cookies and peer limits.
+ */
+export interface DtlsListenOptions extends
+  Pick<
+    ServerContextOptions,
+    | "cert"
+    | "key"
+    | "certFile"
+    | "keyFile"
+    | "keyPassword"
+    | "clientAuth"
+    | "caCerts"
+    | "caFile"
+    | "alpnProtocols"
+    | "ciphers"
+    | "backend"
+    | "sessionTimeout"
+    | "tickets"
+    | "keylog"
+  > {
   /** Address to bind (default "0.0.0.0"). */
   hostname?: string;
   /** UDP port; 0 picks a free one (see `addr`). */
   port: number;
-  /** Server certificate chain (PEM, or DER bytes). */
-  cert?: Pem;
-  /** Server private key. */
-  key?: Pem;
-  /** Certificate file. */
-  certFile?: string;
-  /** Key file. */
-  keyFile?: string;
-  /** Password of an encrypted PEM key. */
-  keyPassword?: string;
-  /** Ask for ("request") or insist on ("require") a client certificate. Default "none". */
-  clientAuth?: ClientAuth;
-  /** CAs that client certificates must chain to. */
-  caCerts?: Pem[];
-  /** A file of such CAs. */
-  caFile?: string;
-  /** ALPN protocols the server accepts, in preference order. */
-  alpnProtocols?: string[];
-  /** Cipher list, OpenSSL syntax. */
-  ciphers?: string;
-  /** Which native library to use. */
-  backend?: BackendName;
   /** Path MTU in bytes (default 1200). */
   mtu?: number;
   /**
@@ -65,12 +67,6 @@ export interface DtlsListenOptions {
   handshakeTimeout?: number;
   /** Handshakes in progress at once; further ClientHellos are dropped (default 256). */
   maxHandshakes?: number;
-  /** Server session lifetime in seconds. */
-  sessionTimeout?: number;
-  /** Session tickets (default true). */
-  tickets?: boolean;
-  /** Receives NSS key log lines. */
-  keylog?: (line: string) => void;
   /** Called when a peer's handshake fails; the server goes on. */
   onError?: (error: unknown, remoteAddr: Addr) => void;
 }

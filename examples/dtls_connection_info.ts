@@ -6,35 +6,10 @@
  *   bun examples/dtls_connection_info.ts
  */
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as dtls from "../dtls/mod.ts";
+import { localhostCert } from "./_certs.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "jsec-dtls-"));
-execFileSync("openssl", [
-  "req",
-  "-x509",
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:P-256",
-  "-nodes",
-  "-days",
-  "1",
-  "-subj",
-  "/CN=localhost",
-  "-addext",
-  "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  "-keyout",
-  join(dir, "key.pem"),
-  "-out",
-  join(dir, "cert.pem"),
-], { stdio: "ignore" });
-const cert = readFileSync(join(dir, "cert.pem"), "utf8");
-const key = readFileSync(join(dir, "key.pem"), "utf8");
-rmSync(dir, { recursive: true });
+const { cert, key } = localhostCert();
 
 const server = dtls.listen({
   hostname: "127.0.0.1",

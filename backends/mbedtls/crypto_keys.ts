@@ -18,26 +18,9 @@ import type {
   RsaPadding,
   SignParams,
 } from "../crypto_provider.ts";
-import { children, CURVE_OIDS, derToPem, encodeOid, readTlv } from "../x509_der.ts";
+import { children, CURVE_OIDS, derToPem, encodeOid, readTlv, tlv } from "../x509_der.ts";
 import { check, freePk, mc, newPk, nz, readCell, rng, sizeCell, withKey } from "./crypto_lib.ts";
 import { mdInfo, rawDigest } from "./crypto_sym.ts";
-
-function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
-  const len = parts.reduce((n, p) => n + p.length, 0);
-  const head = len < 0x80
-    ? [tag, len]
-    : len < 0x100
-    ? [tag, 0x81, len]
-    : [tag, 0x82, len >> 8, len & 0xff];
-  const out = new Uint8Array(head.length + len);
-  out.set(head);
-  let o = head.length;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 const GROUP_NAMES: Record<number, string> = { 3: "P-256", 4: "P-384", 5: "P-521", 12: "secp256k1" };
 

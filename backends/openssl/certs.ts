@@ -5,30 +5,12 @@
  * @module
  */
 
-import {
-  copyFrom,
-  cstr,
-  isNull,
-  type Ptr,
-  ptrOf,
-  readPtrFrom,
-  writePtrTo,
-} from "../../ffi/runtime.ts";
+import { copyFrom, cstr, isNull, type Ptr, readPtrFrom } from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
+import { looksLikePem } from "../x509_der.ts";
+import { d2i, i2dBytes } from "./crypto_lib.ts";
 import { detailOf, drainErrors } from "./errors.ts";
 import type { OpenSsl } from "./lib.ts";
-
-const PEM_MARK = new TextEncoder().encode("-----BEGIN");
-
-/** True when `data` holds PEM text rather than DER. */
-export function isPem(data: Uint8Array): boolean {
-  const limit = Math.min(data.length - PEM_MARK.length, 4096);
-  outer: for (let i = 0; i <= limit; i++) {
-    for (let j = 0; j < PEM_MARK.length; j++) if (data[i + j] !== PEM_MARK[j]) continue outer;
-    return true;
-  }
-  return false;
-}
 
 function withMemBio<T>(o: OpenSsl, data: Uint8Array, fn: (bio: Ptr) => T): T {
   if (data.length === 0 || data.length > 0x7fffffff) throw new RangeError("bad length");
@@ -41,13 +23,6 @@ function withMemBio<T>(o: OpenSsl, data: Uint8Array, fn: (bio: Ptr) => T): T {
   }
 }
 
-/** Calls a `d2i_*` function: `(NULL, const uchar **pp, long len)`. */
-function d2i(data: Uint8Array, fn: (pp: Uint8Array, len: bigint) => Ptr): Ptr {
-  const pp = new Uint8Array(8);
-  writePtrTo(pp, 0, ptrOf(data));
-  return fn(pp, BigInt(data.length));
-}
-
 /**
  * Parses every certificate in `data` (a PEM bundle or one DER certificate).
  * Throws `TlsError("INVALID_OPTION")` naming `option` when there is none or one is bad.
@@ -58,7 +33,7 @@ export function loadCertificates(o: OpenSsl, data: Uint8Array, option: string): 
   if (data.length === 0) {
     throw new TlsError("INVALID_OPTION", `invalid option ${option}: empty certificate`, { option });
   }
-  if (isPem(data)) {
+  if (looksLikePem(data)) {
     withMemBio(o, data, (bio) => {
       for (;;) {
         const x = o.crypto.PEM_read_bio_X509(bio, null, null, null);
@@ -78,7 +53,7 @@ export function loadCertificates(o: OpenSsl, data: Uint8Array, option: string): 
     }
     return certs;
   }
-  const x = d2i(data, (pp, len) => o.crypto.d2i_X509(null, pp, len));
+  const x = d2i(o.crypto.d2i_X509, data);
   if (isNull(x)) {
     throw new TlsError("INVALID_OPTION", `invalid option ${option}: not a PEM or DER certificate`, {
       option,
@@ -99,11 +74,11 @@ export function loadPrivateKey(
   if (data.length === 0) {
     throw new TlsError("INVALID_OPTION", `invalid option ${option}: empty key`, { option });
   }
-  const key = isPem(data)
+  const key = looksLikePem(data)
     ? withMemBio(o, data, (bio) =>
       // With no callback, OpenSSL takes `u` as the NUL-terminated passphrase.
       o.crypto.PEM_read_bio_PrivateKey(bio, null, null, cstr(password ?? "")))
-    : d2i(data, (pp, len) => o.crypto.d2i_AutoPrivateKey(null, pp, len));
+    : d2i(o.crypto.d2i_AutoPrivateKey, data);
   if (isNull(key)) {
     const detail = detailOf(drainErrors(o));
     const why = /bad decrypt|interrupted or cancelled/i.test(detail ?? "")
@@ -116,13 +91,7 @@ export function loadPrivateKey(
 
 /** DER encoding of an X509 object. */
 export function certificateDer(o: OpenSsl, x509: Ptr): Uint8Array {
-  const len = o.crypto.i2d_X509(x509, null);
-  if (len <= 0) return new Uint8Array(0);
-  const out = new Uint8Array(new ArrayBuffer(len));
-  const pp = new Uint8Array(8);
-  writePtrTo(pp, 0, ptrOf(out));
-  o.crypto.i2d_X509(x509, pp);
-  return out;
+  return i2dBytes(o.crypto.i2d_X509, x509) ?? new Uint8Array(0);
 }
 
 /** Copies out a `(const uchar *, unsigned)` pair returned through out-parameters. */

@@ -130,30 +130,45 @@ function setupSignCtx(pctxCell: Uint8Array, p: SignParams, type: string): void {
   }
 }
 
-/** Signs `data` (hashing it with `params.hash`; Ed25519 signs it whole). */
-export function sign(key: KeyInput, data: Uint8Array, p: SignParams): Uint8Array {
+/**
+ * Runs `fn` with an EVP_MD_CTX initialised to sign (or, with `verify`, to
+ * verify) with `key` under `p`: the digest (none for EdDSA) and RSA-PSS set.
+ */
+function withSigningCtx<T>(
+  key: KeyInput,
+  verify: boolean,
+  p: SignParams,
+  fn: (ctx: Ptr) => T,
+): T {
   const lc = lib();
   lc.ERR_clear_error();
-  return withKey(key, false, (pkey) => {
+  return withKey(key, verify, (pkey) => {
     const type = pkeyType(pkey);
     const ctx = must(lc.EVP_MD_CTX_new(), "EVP_MD_CTX_new");
     try {
       const pctxCell = new Uint8Array(8);
       const mdp = type === "ed25519" || type === "ed448" ? null : md(p.hash ?? "sha256");
-      ok(
-        lc.EVP_DigestSignInit(ctx, pctxCell, mdp, null, pkey),
-        "EVP_DigestSignInit",
-        "INVALID_ARGUMENT",
-      );
+      const r = verify
+        ? lc.EVP_DigestVerifyInit(ctx, pctxCell, mdp, null, pkey)
+        : lc.EVP_DigestSignInit(ctx, pctxCell, mdp, null, pkey);
+      ok(r, verify ? "EVP_DigestVerifyInit" : "EVP_DigestSignInit", "INVALID_ARGUMENT");
       setupSignCtx(pctxCell, p, type);
-      const len = sizeCell();
-      ok(lc.EVP_DigestSign(ctx, null, len, nz(data), BigInt(data.length)), "EVP_DigestSign");
-      const sig = new Uint8Array(readCell(len));
-      ok(lc.EVP_DigestSign(ctx, sig, len, nz(data), BigInt(data.length)), "EVP_DigestSign");
-      return sig.slice(0, readCell(len));
+      return fn(ctx);
     } finally {
       lc.EVP_MD_CTX_free(ctx);
     }
+  });
+}
+
+/** Signs `data` (hashing it with `params.hash`; Ed25519 signs it whole). */
+export function sign(key: KeyInput, data: Uint8Array, p: SignParams): Uint8Array {
+  const lc = lib();
+  return withSigningCtx(key, false, p, (ctx) => {
+    const len = sizeCell();
+    ok(lc.EVP_DigestSign(ctx, null, len, nz(data), BigInt(data.length)), "EVP_DigestSign");
+    const sig = new Uint8Array(readCell(len));
+    ok(lc.EVP_DigestSign(ctx, sig, len, nz(data), BigInt(data.length)), "EVP_DigestSign");
+    return sig.slice(0, readCell(len));
   });
 }
 
@@ -165,31 +180,16 @@ export function verify(
   p: SignParams,
 ): boolean {
   const lc = lib();
-  lc.ERR_clear_error();
-  return withKey(key, true, (pkey) => {
-    const type = pkeyType(pkey);
-    const ctx = must(lc.EVP_MD_CTX_new(), "EVP_MD_CTX_new");
-    try {
-      const pctxCell = new Uint8Array(8);
-      const mdp = type === "ed25519" || type === "ed448" ? null : md(p.hash ?? "sha256");
-      ok(
-        lc.EVP_DigestVerifyInit(ctx, pctxCell, mdp, null, pkey),
-        "EVP_DigestVerifyInit",
-        "INVALID_ARGUMENT",
-      );
-      setupSignCtx(pctxCell, p, type);
-      const r = lc.EVP_DigestVerify(
-        ctx,
-        nz(signature),
-        BigInt(signature.length),
-        nz(data),
-        BigInt(data.length),
-      );
-      drainErrors();
-      return r === 1;
-    } finally {
-      lc.EVP_MD_CTX_free(ctx);
-    }
+  return withSigningCtx(key, true, p, (ctx) => {
+    const r = lc.EVP_DigestVerify(
+      ctx,
+      nz(signature),
+      BigInt(signature.length),
+      nz(data),
+      BigInt(data.length),
+    );
+    drainErrors();
+    return r === 1;
   });
 }
 

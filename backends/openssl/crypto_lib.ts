@@ -117,23 +117,35 @@ export function bioContents(bio: Ptr): Uint8Array {
   return copyFrom(readPtrFrom(cell), n);
 }
 
-/** Runs an `i2d_*` function into a fresh buffer. */
+/**
+ * Runs an `i2d_*` function (`int i2d_X(X *, uchar **out)`) into a fresh
+ * buffer; null when it encodes nothing. Pure: works with any table's symbol.
+ */
+export function i2dBytes(
+  fn: (obj: Ptr, pp: Uint8Array | null) => number,
+  obj: Ptr,
+): Uint8Array | null {
+  const n = fn(obj, null);
+  if (n <= 0) return null;
+  const out = new Uint8Array(new ArrayBuffer(n));
+  const pp = new Uint8Array(8);
+  writePtrTo(pp, 0, ptrOf(out));
+  return fn(obj, pp) === n ? out : null;
+}
+
+/** Runs an `i2d_*` function into a fresh buffer; INTERNAL with the error queue when it fails. */
 export function i2d(
   fn: (obj: Ptr, pp: Uint8Array | null) => number,
   obj: Ptr,
   what: string,
 ): Uint8Array {
-  const n = fn(obj, null);
-  if (n <= 0) fail("INTERNAL", `${what} failed`);
-  const out = new Uint8Array(new ArrayBuffer(n));
-  const pp = new Uint8Array(8);
-  writePtrTo(pp, 0, ptrOf(out));
-  const m = fn(obj, pp);
-  if (m !== n) fail("INTERNAL", `${what} failed`);
-  return out;
+  return i2dBytes(fn, obj) ?? fail("INTERNAL", `${what} failed`);
 }
 
-/** Runs a `d2i_*` function on DER; null when the library rejects it. */
+/**
+ * Runs a `d2i_*` function (`X *d2i_X(NULL, const uchar **pp, long len)`) on a
+ * copy of `der`; null when the library rejects it. Pure: works with any table's symbol.
+ */
 export function d2i(
   fn: (a: Ptr, pp: Uint8Array, len: bigint) => Ptr,
   der: Uint8Array,
