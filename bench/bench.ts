@@ -25,7 +25,7 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Any, argv, g, makeCerts, parseArgs, RUNTIME } from "./common.ts";
@@ -127,6 +127,25 @@ function freePort(): Promise<number> {
   });
 }
 
+/** CPU time (user + system) of a running process, in µs (Linux /proc; null elsewhere). */
+function procCpuMicros(pid: number | undefined): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15)
+    return Number.isFinite(ticks) ? ticks * 1e4 : null; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/** The children's CPU time (user + system) from the last line `times` printed, in µs. */
+function timesMicros(out: string): number | null {
+  const m = out.match(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/);
+  if (!m) return null;
+  return 1e6 * (60 * Number(m[1]) + Number(m[2]) + 60 * Number(m[3]) + Number(m[4]));
+}
+
 async function sTime(
   certFile: string,
   keyFile: string,
@@ -151,8 +170,11 @@ async function sTime(
     await new Promise((r) => setTimeout(r, 300));
     const t0 = performance.now();
     const s = await new Promise<{ out: string; ms: number }>((resolve) => {
-      const c = spawn("openssl", [
-        "s_time",
+      // `times` after s_time prints the client's CPU time (its last line).
+      const c = spawn("sh", [
+        "-c",
+        'openssl s_time "$@"; times',
+        "sh",
         "-connect",
         `127.0.0.1:${port}`,
         mode,
@@ -171,11 +193,17 @@ async function sTime(
     const m = [...s.out.matchAll(/(\d+) connections in \d+ real seconds/g)].pop();
     if (!m) return { value: NaN, unit: "", error: `s_time: ${s.out.slice(-300)}` };
     const reusedMarks = (s.out.match(/r/g) ?? []).length; // s_time prints 'r' per resumed connection
+    const conns = Number(m[1]);
+    const clientCpu = timesMicros(s.out);
+    const serverCpu = procCpuMicros(server.pid);
     return {
-      value: Number(m[1]) / (s.ms / 1000),
+      value: conns / (s.ms / 1000),
       unit: "hs/s",
-      conns: Number(m[1]),
+      conns,
       reused: mode === "-reuse" ? reusedMarks > 10 : undefined,
+      ...(clientCpu !== null && serverCpu !== null
+        ? { cpuUsPerConn: (clientCpu + serverCpu) / conns }
+        : {}),
     };
   } finally {
     server.kill("SIGTERM");
@@ -242,6 +270,12 @@ function summarize(group: string, label: string, runtime: string, samples: Sampl
     row.note = (row.note ? row.note + "; " : "") + "NOT resumed";
   }
   if (extra?.cipher) row.note = (row.note ? row.note + "; " : "") + String(extra.cipher);
+  const cpu = samples.map((s) => s.cpuUsPerConn).filter((v): v is number => typeof v === "number")
+    .sort((a, b) => a - b);
+  if (cpu.length) {
+    const median = cpu[Math.floor((cpu.length - 1) / 2)];
+    row.note = (row.note ? row.note + "; " : "") + `${median.toFixed(0)} µs CPU/conn (both ends)`;
+  }
   rows.push(row);
   return row;
 }

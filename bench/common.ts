@@ -1,6 +1,6 @@
 /**
  * Shared bits of the benchmark harness: argument parsing, the runtime name,
- * certificates made with the `openssl` CLI, and memory/GC helpers.
+ * certificates made with the `openssl` CLI, and memory/CPU/GC helpers.
  * Runs under Deno and Bun (node: modules only, no runtime-specific imports).
  */
 
@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 
 // deno-lint-ignore no-explicit-any
 export type Any = any;
@@ -34,6 +35,12 @@ export function argv(): string[] {
 
 export function rss(): number {
   return RUNTIME === "bun" ? g.process.memoryUsage().rss : g.Deno.memoryUsage().rss;
+}
+
+/** CPU time (user + system) this process has used, in microseconds. */
+export function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 /** A full GC where the runtime allows it (Deno needs --v8-flags=--expose-gc). */

@@ -7,8 +7,9 @@
  */
 
 import { TlsError } from "../errors.ts";
-import { EOF, WANT_READ } from "../backends/backend.ts";
+import { EOF } from "../backends/backend.ts";
 import type { BackendName, CertInfo, Engine, EngineInfo } from "../backends/backend.ts";
+import { checkExporterArgs } from "./exporter.ts";
 import type { Addr, Duplex, Transport } from "./transport.ts";
 
 /** Everything known about an established connection. */
@@ -21,7 +22,55 @@ export interface ConnectionInfo extends EngineInfo {
 
 export type { CertInfo };
 
+/** Ciphertext buffers: reads start small and go large once a read fills one; flushes go large. */
+const SMALL_CHUNK = 4 * 1024;
 const CIPHERTEXT_CHUNK = 64 * 1024;
+/** The most plaintext one TLS record carries. */
+const MAX_RECORD = 16 * 1024;
+
+/**
+ * Process-wide free lists of ciphertext buffers. A connection holds one only
+ * while a transport read or a flush is running (idle connections hold none),
+ * and gives it back once the transport has finished with it.
+ */
+class BufferPool {
+  readonly #free: Uint8Array[] = [];
+  constructor(readonly size: number, readonly keep: number) {}
+
+  take(): Uint8Array {
+    return this.#free.pop() ?? new Uint8Array(this.size);
+  }
+
+  give(buf: Uint8Array): void {
+    if (this.#free.length < this.keep) this.#free.push(buf);
+  }
+}
+
+const smallBuffers = new BufferPool(SMALL_CHUNK, 64);
+const largeBuffers = new BufferPool(CIPHERTEXT_CHUNK + 1024, 16);
+
+/**
+ * Runs async operations one at a time in call order. On an idle lane the next
+ * one starts at once: no promise hop in the common case.
+ */
+class Lane {
+  #tail: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+  readonly #done = () => {
+    this.#pending--;
+  };
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#pending++ === 0 ? fn() : this.#tail.then(fn, fn);
+    this.#tail = next.then(this.#done, this.#done);
+    return next;
+  }
+
+  /** Settles (never rejects) once every operation queued so far has finished. */
+  get settled(): Promise<unknown> {
+    return this.#tail;
+  }
+}
 
 /**
  * A TLS connection. Use its Web Streams or `read`/`write` (they share one
@@ -42,11 +91,11 @@ export class TlsConn implements Duplex, AsyncDisposable {
   readonly #engine: Engine;
   readonly #transport: Transport;
   readonly #backend: BackendName;
-  #inbuf = new Uint8Array(CIPHERTEXT_CHUNK);
-  #outbuf = new Uint8Array(CIPHERTEXT_CHUNK + 1024);
-  #flushing: Promise<void> = Promise.resolve();
-  #reading: Promise<unknown> = Promise.resolve();
-  #writing: Promise<unknown> = Promise.resolve();
+  /** The last transport read filled its buffer: read into a large one next time. */
+  #largeReads = false;
+  readonly #flushLane = new Lane();
+  readonly #readLane = new Lane();
+  readonly #writeLane = new Lane();
   #handshakeMs = 0;
   #info: ConnectionInfo | null = null;
   #eof = false;
@@ -109,13 +158,43 @@ export class TlsConn implements Duplex, AsyncDisposable {
       }
       await this.#flush();
       if (state === "done") return;
-      const n = await this.#transport.read(this.#inbuf);
+      const n = await this.#fill();
       if (this.#closed) throw new TlsError("CLOSED", "connection closed during the handshake");
       if (n === null) {
         throw new TlsError("HANDSHAKE", "the peer closed the connection during the handshake");
       }
-      this.#engine.feed(this.#inbuf.subarray(0, n));
     }
+  }
+
+  /** One transport read fed to the engine: the byte count, or null at end of stream. */
+  async #fill(): Promise<number | null> {
+    const t = this.#transport;
+    if (t.readChunk) {
+      const chunk = await t.readChunk();
+      if (chunk !== null && !this.#closed) this.#engine.feed(chunk);
+      return chunk === null ? null : chunk.length;
+    }
+    const pool = this.#largeReads ? largeBuffers : smallBuffers;
+    const buf = pool.take();
+    try {
+      const n = await t.read(buf);
+      if (n === null) return null;
+      if (!this.#closed) this.#engine.feed(buf.subarray(0, n));
+      this.#largeReads = n === buf.length || (this.#largeReads && n > SMALL_CHUNK);
+      return n;
+    } finally {
+      pool.give(buf);
+    }
+  }
+
+  /**
+   * After an engine step failed (a fatal alert from the peer, a bad record) the
+   * connection is dead: send our alert if any, close the transport and free the
+   * engine. Later calls report CLOSED.
+   */
+  async #die(): Promise<void> {
+    await this.#flush().catch(() => {});
+    this.#abortTransport();
   }
 
   #abortTransport(): void {
@@ -127,25 +206,26 @@ export class TlsConn implements Duplex, AsyncDisposable {
 
   /** Sends every pending ciphertext byte; calls are serialized. */
   #flush(): Promise<void> {
-    const next = this.#flushing.then(async () => {
+    return this.#flushLane.run(() => this.#flushNow());
+  }
+
+  async #flushNow(): Promise<void> {
+    const out = largeBuffers.take();
+    try {
       for (;;) {
         if (this.#closed) return;
-        const n = this.#engine.pull(this.#outbuf);
+        const n = this.#engine.pull(out);
         if (n === 0) return;
-        await this.#transport.write(this.#outbuf.subarray(0, n));
+        await this.#transport.write(out.subarray(0, n));
+        if (n < out.length) return; // a stream pull that did not fill `out` drained the engine
       }
-    });
-    this.#flushing = next.catch(() => {});
-    return next;
+    } finally {
+      largeBuffers.give(out);
+    }
   }
 
   #serial<T>(which: "read" | "write", fn: () => Promise<T>): Promise<T> {
-    const prev = which === "read" ? this.#reading : this.#writing;
-    const next = prev.then(fn, fn);
-    const settled = next.catch(() => {});
-    if (which === "read") this.#reading = settled;
-    else this.#writing = settled;
-    return next;
+    return (which === "read" ? this.#readLane : this.#writeLane).run(fn);
   }
 
   /** Reads plaintext into `p`; resolves to the count, or null at end of stream. */
@@ -161,17 +241,19 @@ export class TlsConn implements Duplex, AsyncDisposable {
     for (;;) {
       if (this.#eof) return null;
       if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
-      const n = this.#engine.read(p);
+      let n: number;
+      try {
+        n = this.#decrypt(p);
+      } catch (e) {
+        await this.#die();
+        throw e;
+      }
       // Reading can produce records to send (a KeyUpdate reply). Queue them but
       // never wait here: a writer blocked on a full socket must not stall reads.
       if (this.#engine.pending() > 0) this.#flush().catch(() => {});
       if (n > 0) return n;
-      if (n === EOF) {
-        this.#eof = true;
-        return null;
-      }
-      if (n !== WANT_READ) continue;
-      const got = await this.#transport.read(this.#inbuf);
+      if (this.#eof) return null;
+      const got = await this.#fill();
       if (got === null) {
         // The transport ended without close_notify. Like Python's suppress_ragged_eofs
         // and node:tls we report end of stream; protocols with their own framing
@@ -180,8 +262,27 @@ export class TlsConn implements Duplex, AsyncDisposable {
         return null;
       }
       if (this.#closed) return null;
-      this.#engine.feed(this.#inbuf.subarray(0, got));
     }
+  }
+
+  /**
+   * Decrypts the records already fed, as many as fit in `p`: the count, or 0
+   * when the engine needs ciphertext. close_notify sets `#eof` (reported by the next read).
+   * Only full records are followed by another engine read: a short one usually
+   * ends what the peer sent, and asking again would just cost a failed read.
+   */
+  #decrypt(p: Uint8Array): number {
+    let total = 0;
+    while (total < p.length) {
+      const n = this.#engine.read(total ? p.subarray(total) : p);
+      if (n <= 0) {
+        if (n === EOF) this.#eof = true;
+        break; // EOF or WANT_READ
+      }
+      total += n;
+      if (n < MAX_RECORD) break;
+    }
+    return total;
   }
 
   /** Writes all of `p`; resolves to its length once the ciphertext is handed to the transport. */
@@ -195,7 +296,13 @@ export class TlsConn implements Duplex, AsyncDisposable {
       }
       let off = 0;
       while (off < p.length) {
-        const n = this.#engine.write(off ? p.subarray(off) : p);
+        let n: number;
+        try {
+          n = this.#engine.write(off ? p.subarray(off) : p);
+        } catch (e) {
+          await this.#die();
+          throw e;
+        }
         if (n === 0) throw new TlsError("PROTOCOL", "the engine accepted no data");
         off += n;
         await this.#flush();
@@ -228,7 +335,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#transport.close();
-    await this.#flushing;
+    await this.#flushLane.settled;
     this.#engine.free();
   }
 
@@ -282,21 +389,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
 
   /** Keying material exporter (RFC 5705 / RFC 8446 §7.5). */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
-    if (typeof label !== "string") {
-      throw new TypeError("exportKeyingMaterial: label must be a string");
-    }
-    if (!Number.isInteger(length) || length < 1 || length > 16384) {
-      throw new TlsError(
-        "INVALID_OPTION",
-        `invalid option length: ${length} (expected 1 to 16384)`,
-        {
-          option: "length",
-        },
-      );
-    }
-    if (context !== undefined && !(context instanceof Uint8Array)) {
-      throw new TypeError("exportKeyingMaterial: context must be a Uint8Array");
-    }
+    checkExporterArgs(label, length, context);
     if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
     return this.#engine.exportKeyingMaterial(label, length, context);
   }

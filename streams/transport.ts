@@ -26,6 +26,11 @@ export interface Duplex {
 export interface Transport {
   /** Reads into `into`; null at end of stream. */
   read(into: Uint8Array): Promise<number | null>;
+  /**
+   * Optional: the next chunk as received (the caller owns it), or null at end of
+   * stream. Transports that queue chunks anyway offer it to save a copy.
+   */
+  readChunk?(): Promise<Uint8Array | null>;
   /** Writes all of `data`; the caller may reuse `data` once this resolves. */
   write(data: Uint8Array): Promise<void>;
   /** Ends the writing side, keeps reading. */
@@ -111,6 +116,9 @@ export class DenoTransport implements Transport {
     } catch { /* already closed */ }
   }
 }
+
+const DONE: Promise<void> = Promise.resolve();
+const DONE_NULL: Promise<null> = Promise.resolve(null);
 
 /** A Bun socket as a transport: Bun pushes data to callbacks, we queue it. */
 export class BunTransport implements Transport {
@@ -217,23 +225,52 @@ export class BunTransport implements Transport {
       if (take === c.length) this.#chunks.shift();
       else this.#chunks[0] = c.subarray(take);
     }
+    this.#dequeued(n);
+    return n;
+  }
+
+  readChunk(): Promise<Uint8Array | null> {
+    if (this.#chunks.length) return Promise.resolve(this.#shiftChunk());
+    if (this.#eof) return DONE_NULL;
+    // Woken by new data or by the end of the stream.
+    return new Promise((resolve) => {
+      this.#readWaiter = () => resolve(this.#chunks.length ? this.#shiftChunk() : null);
+    });
+  }
+
+  #shiftChunk(): Uint8Array {
+    const c = this.#chunks.shift()!;
+    this.#dequeued(c.length);
+    return c;
+  }
+
+  /** `n` queued bytes were consumed: resume a paused socket once the queue is short. */
+  #dequeued(n: number): void {
     this.#queued -= n;
     if (this.#paused && this.#queued < 1 << 20) {
       this.#paused = false;
       this.#socket.resume();
     }
-    return n;
   }
 
-  async write(data: Uint8Array): Promise<void> {
-    let off = 0;
+  write(data: Uint8Array): Promise<void> {
+    // Bun's socket.write is synchronous and usually takes everything: then no promise to build.
+    const n = this.#closed ? -1 : this.#socket.write(data);
+    if (n === data.length) return DONE;
+    return n < 0 ? Promise.reject(this.#closedError()) : this.#writeRest(data, n);
+  }
+
+  async #writeRest(data: Uint8Array, off: number): Promise<void> {
     while (off < data.length) {
-      if (this.#closed) throw new Error("socket closed", { cause: this.#error ?? undefined });
-      const n = this.#socket.write(off ? data.subarray(off) : data);
-      if (n < 0) throw new Error("socket closed");
+      await new Promise<void>((r) => (this.#drainWaiter = r));
+      const n = this.#closed ? -1 : this.#socket.write(data.subarray(off));
+      if (n < 0) throw this.#closedError();
       off += n;
-      if (off < data.length) await new Promise<void>((r) => (this.#drainWaiter = r));
     }
+  }
+
+  #closedError(): Error {
+    return new Error("socket closed", { cause: this.#error ?? undefined });
   }
 
   closeWrite(): Promise<void> {
@@ -292,7 +329,11 @@ export class DuplexTransport implements Transport {
   }
 
   async write(data: Uint8Array): Promise<void> {
-    await this.#writer.write(data.slice()); // the stream may keep the chunk: give it its own
+    // Wait for room, not for the peer to consume the chunk: a zero-buffer pipe
+    // (a TransformStream pair) would otherwise deadlock two writers. A failed
+    // write surfaces through `ready` on the next call.
+    await this.#writer.ready;
+    this.#writer.write(data.slice()).catch(() => {}); // the stream keeps the chunk: give it its own
   }
 
   async closeWrite(): Promise<void> {
@@ -305,7 +346,8 @@ export class DuplexTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     this.#reader.cancel().catch(() => {});
-    this.#writer.abort().catch(() => {});
+    // close(), not abort(): queued chunks (our close_notify) still reach the peer.
+    this.#writer.close().catch(() => {});
   }
 }
 

@@ -420,20 +420,27 @@ export class OpenSslEngine implements Engine {
   exportSession(): Uint8Array | null {
     this.#live();
     const { ssl } = this.#o;
-    let sess = this.#n.session;
-    if (sess) ssl.SSL_SESSION_up_ref(sess);
-    else {
-      sess = ssl.SSL_get1_session(this.#ssl);
-      if (isNull(sess)) return null;
-      if (ssl.SSL_SESSION_is_resumable(sess) !== 1) {
-        ssl.SSL_SESSION_free(sess);
-        return null;
-      }
-    }
-    const der = sessionDer(ssl, sess!);
-    if (der) cacheSession(ssl, latin1.decode(der), sess!); // resuming with it skips d2i
-    else ssl.SSL_SESSION_free(sess!);
+    const sess = this.#sessionRef();
+    if (!sess) return null;
+    const der = sessionDer(ssl, sess);
+    if (der) cacheSession(ssl, latin1.decode(der), sess); // resuming with it skips d2i
+    else ssl.SSL_SESSION_free(sess);
     return der;
+  }
+
+  /** A new reference to the session to export, or null when there is none to resume. */
+  #sessionRef(): Ptr | null {
+    const { ssl } = this.#o;
+    const kept = this.#n.session;
+    if (kept) {
+      ssl.SSL_SESSION_up_ref(kept);
+      return kept;
+    }
+    const sess = ssl.SSL_get1_session(this.#ssl);
+    if (isNull(sess)) return null;
+    if (ssl.SSL_SESSION_is_resumable(sess) === 1) return sess;
+    ssl.SSL_SESSION_free(sess);
+    return null;
   }
 
   keyUpdate(requestPeer: boolean): void {
