@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 if [ ! -x tools/node_modules/.bin/deno ] || [ ! -x tools/node_modules/.bin/bun ]; then
   echo "setup: installing Deno and Bun from the npm registry"
-  npm ci --prefix tools --no-audit --no-fund --loglevel=error >/dev/null
+  # npm install, not npm ci: npm 11 leaves other platforms' optional packages out of the
+  # lock file and npm ci then refuses it. tools/package.json pins exact versions.
+  npm install --prefix tools --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 need=()

@@ -156,6 +156,8 @@ async function clientRejected(
         const n = await c.read(new Uint8Array(16));
         return n === null ? "eof" : "data";
       } catch (e) {
+        // A fatal alert kills the connection: it is closed, not left half-alive.
+        await assert.rejects(c.read(new Uint8Array(16)), { code: "CLOSED" });
         return e;
       } finally {
         await c.close();
