@@ -100,9 +100,13 @@ async function clientOver(
       invalidOption("requestOcsp", requestOcsp, "true or false");
     }
     if (requestOcsp && !getBackend(context.backend).capabilities.ocsp) {
-      throw new TlsError("UNSUPPORTED", `requestOcsp is not supported by the ${context.backend} backend`, {
-        option: "requestOcsp",
-      });
+      throw new TlsError(
+        "UNSUPPORTED",
+        `requestOcsp is not supported by the ${context.backend} backend`,
+        {
+          option: "requestOcsp",
+        },
+      );
     }
     const engine = context.newEngine({
       serverName: name && !isIp(name as string) ? name as string : null,

@@ -6,7 +6,13 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { backendInfo, createContext, defaultBackendName, setDefaultBackend, TlsError } from "../mod.ts";
+import {
+  backendInfo,
+  createContext,
+  defaultBackendName,
+  setDefaultBackend,
+  TlsError,
+} from "../mod.ts";
 import { BACKEND, RUNTIME, tempDir } from "./helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -50,11 +56,17 @@ test("the matrix's JSEC_BACKEND is the default; setDefaultBackend overrides it; 
 });
 
 /** Runs a snippet in a fresh process of this runtime with `env`, returns its output. */
-function runSnippet(code: string, env: Record<string, string>): { status: number | null; out: string } {
+function runSnippet(
+  code: string,
+  env: Record<string, string>,
+): { status: number | null; out: string } {
   const file = join(tempDir(), "snippet.ts");
   writeFileSync(file, code.replaceAll("MOD", JSON.stringify(join(root, "mod.ts"))));
   const args = RUNTIME === "deno" ? ["run", "-A", file] : [file];
-  const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, encoding: "utf8" });
+  const r = spawnSync(process.execPath, args, {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
   return { status: r.status, out: (r.stdout ?? "") + (r.stderr ?? "") };
 }
 
@@ -71,11 +83,17 @@ test("JSEC_BACKEND picks the backend of a fresh process; a bad value is an INVAL
 });
 
 test("a missing library is BACKEND_UNAVAILABLE naming the path tried and the variable to set", () => {
-  const r = runSnippet(probe, { JSEC_BACKEND: "openssl", JSEC_OPENSSL_LIBSSL: "/nonexistent/libssl.so.3" });
+  const r = runSnippet(probe, {
+    JSEC_BACKEND: "openssl",
+    JSEC_OPENSSL_LIBSSL: "/nonexistent/libssl.so.3",
+  });
   assert.match(r.out, /BACKEND_UNAVAILABLE/);
   assert.match(r.out, /\/nonexistent\/libssl\.so\.3/);
   assert.match(r.out, /JSEC_OPENSSL_LIBSSL/);
-  const m = runSnippet(probe, { JSEC_BACKEND: "mbedtls", JSEC_MBEDTLS_DIR: "/nonexistent/mbedtls" });
+  const m = runSnippet(probe, {
+    JSEC_BACKEND: "mbedtls",
+    JSEC_MBEDTLS_DIR: "/nonexistent/mbedtls",
+  });
   assert.match(m.out, /BACKEND_UNAVAILABLE/);
   assert.match(m.out, /\/nonexistent\/mbedtls\/libmbed/);
   assert.match(m.out, /apt-get install libmbedtls14/);

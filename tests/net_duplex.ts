@@ -21,7 +21,8 @@ export function duplexFromSocket(sock: Socket): Duplex {
     },
   });
   const writable = new WritableStream<Uint8Array>({
-    write: (chunk) => new Promise((res, rej) => sock.write(chunk, (e?: Error | null) => (e ? rej(e) : res()))),
+    write: (chunk) =>
+      new Promise((res, rej) => sock.write(chunk, (e?: Error | null) => (e ? rej(e) : res()))),
     close: () => new Promise<void>((res) => sock.end(res)),
     abort: () => {
       sock.destroy();

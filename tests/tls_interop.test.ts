@@ -23,14 +23,33 @@ const p = pki();
 const versions = HAS_TLS13 ? ["1.2", "1.3"] as const : ["1.2"] as const;
 
 function server(extra: Record<string, unknown> = {}): TlsListener {
-  return listen({ hostname: "127.0.0.1", port: 0, cert: p.server.cert, key: p.server.key, backend: BACKEND, ...extra });
+  return listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+    ...extra,
+  });
 }
 
 for (const v of versions) {
   test(`jsec client ↔ openssl s_server, TLS ${v}`, async () => {
-    const { peer, port } = await opensslServer([`-tls1_${v.slice(2)}`, "-cert", p.server.certFile, "-key", p.server.keyFile, "-www"]);
+    const { peer, port } = await opensslServer([
+      `-tls1_${v.slice(2)}`,
+      "-cert",
+      p.server.certFile,
+      "-key",
+      p.server.keyFile,
+      "-www",
+    ]);
     try {
-      const c = await connect({ hostname: "localhost", port, caCerts: [p.ca.cert], backend: BACKEND });
+      const c = await connect({
+        hostname: "localhost",
+        port,
+        caCerts: [p.ca.cert],
+        backend: BACKEND,
+      });
       assert.equal(c.info.protocol, `TLSv${v}`);
       await c.write(enc("GET / HTTP/1.0\r\n\r\n"));
       const page = await readUntil(c, "</HTML>");
@@ -45,8 +64,16 @@ for (const v of versions) {
   test(`openssl s_client ↔ jsec server, TLS ${v}`, async () => {
     using s = server();
     const peer = startPeer("openssl", [
-      "s_client", `-tls1_${v.slice(2)}`, "-connect", `127.0.0.1:${s.addr.port}`, "-servername", "localhost",
-      "-CAfile", p.ca.certFile, "-verify_return_error", "-quiet",
+      "s_client",
+      `-tls1_${v.slice(2)}`,
+      "-connect",
+      `127.0.0.1:${s.addr.port}`,
+      "-servername",
+      "localhost",
+      "-CAfile",
+      p.ca.certFile,
+      "-verify_return_error",
+      "-quiet",
     ]);
     try {
       const sc = await s.accept();
@@ -93,7 +120,12 @@ test("openssl s_client -starttls smtp ↔ jsec wrap() as an SMTP server", async 
       await w.write(enc("220 Go ahead\r\n"));
       w.releaseLock();
       r.releaseLock();
-      const tls = await wrap(plain, { server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+      const tls = await wrap(plain, {
+        server: true,
+        cert: p.server.cert,
+        key: p.server.key,
+        backend: BACKEND,
+      });
       await tls.write(enc("250 secured\r\n"));
       done(await readUntil(tls, "\n"));
       await tls.close();
@@ -105,8 +137,16 @@ test("openssl s_client -starttls smtp ↔ jsec wrap() as an SMTP server", async 
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   const port = (srv.address() as { port: number }).port;
   const peer = startPeer("openssl", [
-    "s_client", "-starttls", "smtp", "-connect", `127.0.0.1:${port}`, "-CAfile", p.ca.certFile,
-    "-verify_return_error", "-quiet", ...(HAS_TLS13 ? [] : ["-tls1_2"]),
+    "s_client",
+    "-starttls",
+    "smtp",
+    "-connect",
+    `127.0.0.1:${port}`,
+    "-CAfile",
+    p.ca.certFile,
+    "-verify_return_error",
+    "-quiet",
+    ...(HAS_TLS13 ? [] : ["-tls1_2"]),
   ]);
   try {
     await peer.waitFor(/250 secured/);
@@ -118,9 +158,17 @@ test("openssl s_client -starttls smtp ↔ jsec wrap() as an SMTP server", async 
   }
 });
 
-test("gnutls-cli ↔ jsec server, and jsec client ↔ gnutls-serv", { skip: !have("gnutls-serv") && "gnutls-bin not installed" }, async () => {
+test("gnutls-cli ↔ jsec server, and jsec client ↔ gnutls-serv", {
+  skip: !have("gnutls-serv") && "gnutls-bin not installed",
+}, async () => {
   using s = server();
-  const cli = startPeer("gnutls-cli", ["--x509cafile", p.ca.certFile, "-p", String(s.addr.port), "localhost"]);
+  const cli = startPeer("gnutls-cli", [
+    "--x509cafile",
+    p.ca.certFile,
+    "-p",
+    String(s.addr.port),
+    "localhost",
+  ]);
   try {
     const sc = await s.accept();
     cli.write("from gnutls\n");
@@ -133,11 +181,23 @@ test("gnutls-cli ↔ jsec server, and jsec client ↔ gnutls-serv", { skip: !hav
   }
   const port = await freePort();
   const srv = startPeer("gnutls-serv", [
-    "--echo", "-p", String(port), "--x509certfile", p.server.certFile, "--x509keyfile", p.server.keyFile,
+    "--echo",
+    "-p",
+    String(port),
+    "--x509certfile",
+    p.server.certFile,
+    "--x509keyfile",
+    p.server.keyFile,
   ]);
   try {
     await srv.waitFor(/IPv4.*done/);
-    const c = await connect({ hostname: "127.0.0.1", serverName: "localhost", port, caCerts: [p.ca.cert], backend: BACKEND });
+    const c = await connect({
+      hostname: "127.0.0.1",
+      serverName: "localhost",
+      port,
+      caCerts: [p.ca.cert],
+      backend: BACKEND,
+    });
     await c.write(enc("echo me\n"));
     assert.equal(dec(await readExactly(c, 8)), "echo me\n");
     await c.close();
@@ -146,7 +206,9 @@ test("gnutls-cli ↔ jsec server, and jsec client ↔ gnutls-serv", { skip: !hav
   }
 });
 
-test("curl ↔ a jsec HTTPS responder (ALPN http/1.1)", { skip: !have("curl") && "curl not installed" }, async () => {
+test("curl ↔ a jsec HTTPS responder (ALPN http/1.1)", {
+  skip: !have("curl") && "curl not installed",
+}, async () => {
   const server = serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -156,12 +218,24 @@ test("curl ↔ a jsec HTTPS responder (ALPN http/1.1)", { skip: !have("curl") &&
     backend: BACKEND,
     async handler(conn) {
       const req = await readUntil(conn, "\r\n\r\n");
-      const body = `hello ${req.split(" ")[1]} over ${conn.info.protocol} alpn=${conn.info.alpnProtocol}`;
-      await conn.write(enc(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`));
+      const body = `hello ${
+        req.split(" ")[1]
+      } over ${conn.info.protocol} alpn=${conn.info.alpnProtocol}`;
+      await conn.write(
+        enc(
+          `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+        ),
+      );
     },
   });
   try {
-    const curl = startPeer("curl", ["-sS", "--http1.1", "--cacert", p.ca.certFile, `https://localhost:${server.addr.port}/path`]);
+    const curl = startPeer("curl", [
+      "-sS",
+      "--http1.1",
+      "--cacert",
+      p.ca.certFile,
+      `https://localhost:${server.addr.port}/path`,
+    ]);
     assert.equal(await curl.exited, 0, curl.output());
     assert.equal(curl.output(), `hello /path over TLSv${HAS_TLS13 ? "1.3" : "1.2"} alpn=http/1.1`);
   } finally {
@@ -171,7 +245,13 @@ test("curl ↔ a jsec HTTPS responder (ALPN http/1.1)", { skip: !have("curl") &&
 
 test("node:tls client ↔ jsec server, and jsec client ↔ node:tls server", async () => {
   using s = server({ alpnProtocols: ["x-test"] });
-  const nodeClient = nodeTls.connect({ host: "127.0.0.1", port: s.addr.port, servername: "localhost", ca: p.ca.cert, ALPNProtocols: ["x-test"] });
+  const nodeClient = nodeTls.connect({
+    host: "127.0.0.1",
+    port: s.addr.port,
+    servername: "localhost",
+    ca: p.ca.cert,
+    ALPNProtocols: ["x-test"],
+  });
   const secured = new Promise<void>((res, rej) => {
     nodeClient.once("secureConnect", res);
     nodeClient.once("error", rej);
@@ -194,7 +274,12 @@ test("node:tls client ↔ jsec server, and jsec client ↔ node:tls server", asy
   await new Promise<void>((r) => nodeServer.listen(0, "127.0.0.1", r));
   try {
     const port = (nodeServer.address() as { port: number }).port;
-    const c = await connect({ hostname: "localhost", port, caCerts: [p.ca.cert], backend: BACKEND });
+    const c = await connect({
+      hostname: "localhost",
+      port,
+      caCerts: [p.ca.cert],
+      backend: BACKEND,
+    });
     await c.write(enc("round trip"));
     assert.equal(dec(await readExactly(c, 10)), "round trip");
     await c.close();
@@ -208,7 +293,11 @@ test("the runtime's own TLS client (Deno.connectTls / Bun.connect tls) ↔ jsec 
   // deno-lint-ignore no-explicit-any
   const g = globalThis as Record<string, any>;
   if (RUNTIME === "deno") {
-    const conn = await g.Deno.connectTls({ hostname: "localhost", port: s.addr.port, caCerts: [p.ca.cert] });
+    const conn = await g.Deno.connectTls({
+      hostname: "localhost",
+      port: s.addr.port,
+      caCerts: [p.ca.cert],
+    });
     const sc = await s.accept();
     await conn.write(enc("deno native"));
     assert.equal(dec(await readExactly(sc, 11)), "deno native");

@@ -248,14 +248,21 @@ test("trustCertificate on a system-trust context never leaks into other contexts
   using trusting = createContext({ backend: BACKEND });
   using plain = createContext({ backend: BACKEND });
   trustCertificate(trusting, p.ca.cert);
-  const [c, sc] = await Promise.all([connect({ hostname: "localhost", port: s.addr.port, context: trusting }), s.accept()]);
+  const [c, sc] = await Promise.all([
+    connect({ hostname: "localhost", port: s.addr.port, context: trusting }),
+    s.accept(),
+  ]);
   assert.equal(c.info.peerCertificate?.commonName, "localhost");
   await c.close();
   await sc.close();
   const refused = s.accept().catch(() => null);
-  await assert.rejects(connect({ hostname: "localhost", port: s.addr.port, context: plain }), { code: "CERT_VERIFY" });
+  await assert.rejects(connect({ hostname: "localhost", port: s.addr.port, context: plain }), {
+    code: "CERT_VERIFY",
+  });
   using fresh = createContext({ backend: BACKEND });
-  await assert.rejects(connect({ hostname: "localhost", port: s.addr.port, context: fresh }), { code: "CERT_VERIFY" });
+  await assert.rejects(connect({ hostname: "localhost", port: s.addr.port, context: fresh }), {
+    code: "CERT_VERIFY",
+  });
   s.close();
   await refused;
 });

@@ -24,7 +24,12 @@ async function smtpServer(): Promise<{ port: number; server: Server; echoed: Pro
       await w.write(enc("220 go ahead\r\n"));
       w.releaseLock();
       r.releaseLock();
-      const tls = await wrap(plain, { server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+      const tls = await wrap(plain, {
+        server: true,
+        cert: p.server.cert,
+        key: p.server.key,
+        backend: BACKEND,
+      });
       const line = await readUntil(tls, "\n");
       await tls.write(enc(`echo: ${line}`));
       done(line);
@@ -51,7 +56,11 @@ test("upgrade(): STARTTLS over a Duplex", async () => {
     assert.equal(dec((await r.read()).value!), "220 go ahead\r\n");
     r.releaseLock();
     w.releaseLock();
-    const tls = await upgrade(plain, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+    const tls = await upgrade(plain, {
+      serverName: "localhost",
+      caCerts: [p.ca.cert],
+      backend: BACKEND,
+    });
     await tls.write(enc("secret\n"));
     assert.equal(await readUntil(tls, "\n"), "echo: secret\n");
     assert.equal(await echoed, "secret\n");
@@ -101,7 +110,11 @@ test("upgrade(): STARTTLS over the runtime's own socket (Deno.Conn / Bun socket)
       assert.equal(await next(), "220 go ahead\r\n");
       plain = sock;
     }
-    const tls = await upgrade(plain, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+    const tls = await upgrade(plain, {
+      serverName: "localhost",
+      caCerts: [p.ca.cert],
+      backend: BACKEND,
+    });
     await tls.write(enc("native\n"));
     assert.equal(await readUntil(tls, "\n"), "echo: native\n");
     assert.equal(await echoed, "native\n");
@@ -124,14 +137,28 @@ function memoryPair(): [Duplex, Duplex] {
   const pipe = () => new TransformStream<Uint8Array, Uint8Array>({}, { highWaterMark: 16 });
   const a = pipe();
   const b = pipe();
-  return [{ readable: a.readable, writable: b.writable }, { readable: b.readable, writable: a.writable }];
+  return [{ readable: a.readable, writable: b.writable }, {
+    readable: b.readable,
+    writable: a.writable,
+  }];
 }
 
 test("wrap(): TLS over an in-memory pair, both ends jsec", async () => {
   const [x, y] = memoryPair();
   const [client, server] = await Promise.all([
-    wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], alpnProtocols: ["mem"], backend: BACKEND }),
-    wrap(y, { server: true, cert: p.server.cert, key: p.server.key, alpnProtocols: ["mem"], backend: BACKEND }),
+    wrap(x, {
+      serverName: "localhost",
+      caCerts: [p.ca.cert],
+      alpnProtocols: ["mem"],
+      backend: BACKEND,
+    }),
+    wrap(y, {
+      server: true,
+      cert: p.server.cert,
+      key: p.server.key,
+      alpnProtocols: ["mem"],
+      backend: BACKEND,
+    }),
   ]);
   assert.equal(client.info.alpnProtocol, "mem");
   await client.write(enc("in memory"));
@@ -145,7 +172,12 @@ test("wrap(): TLS over an in-memory pair, both ends jsec", async () => {
 
 test("createEngine(): a sans-IO handshake and round trip with no I/O at all", () => {
   using client = createEngine({ serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
-  using server = createEngine({ server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+  using server = createEngine({
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
   const pump = () => {
     let moved = false;
     for (let d; (d = client.pull());) {
@@ -181,5 +213,8 @@ test("createEngine(): the engine refuses use after free with CLOSED", () => {
   const e = createEngine({ serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
   e.free();
   e.free(); // idempotent
-  assert.throws(() => e.handshake(), (err: unknown) => err instanceof TlsError && err.code === "CLOSED");
+  assert.throws(
+    () => e.handshake(),
+    (err: unknown) => err instanceof TlsError && err.code === "CLOSED",
+  );
 });

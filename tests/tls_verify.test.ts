@@ -12,11 +12,22 @@ import { BACKEND, dec, enc, type Pair, pki, readExactly, RUNTIME, tempDir } from
 const p = pki();
 
 function serverWith(pair: Pair, extra: Record<string, unknown> = {}): TlsListener {
-  return listen({ hostname: "127.0.0.1", port: 0, cert: pair.cert, key: pair.key, backend: BACKEND, ...extra });
+  return listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: pair.cert,
+    key: pair.key,
+    backend: BACKEND,
+    ...extra,
+  });
 }
 
 /** Connects and expects a CERT_VERIFY error whose verifyResult matches `want`. */
-async function rejects(s: TlsListener, want: RegExp, extra: Record<string, unknown> = {}): Promise<TlsError> {
+async function rejects(
+  s: TlsListener,
+  want: RegExp,
+  extra: Record<string, unknown> = {},
+): Promise<TlsError> {
   const e = await connect({
     hostname: "localhost",
     port: s.addr.port,
@@ -82,7 +93,12 @@ await c.close();`,
 
 test("IP address: SAN IP verified; another IP is 'IP address mismatch'", async () => {
   using s = serverWith(p.server);
-  const ok = await connect({ hostname: "127.0.0.1", port: s.addr.port, caCerts: [p.ca.cert], backend: BACKEND });
+  const ok = await connect({
+    hostname: "127.0.0.1",
+    port: s.addr.port,
+    caCerts: [p.ca.cert],
+    backend: BACKEND,
+  });
   assert.equal(ok.info.peerCertificate?.commonName, "localhost");
   await ok.close();
   const sc = await s.accept();
@@ -92,7 +108,12 @@ test("IP address: SAN IP verified; another IP is 'IP address mismatch'", async (
 
 test("verify: false accepts a self-signed certificate (only when asked)", async () => {
   using s = serverWith(p.selfSigned);
-  const c = await connect({ hostname: "localhost", port: s.addr.port, verify: false, backend: BACKEND });
+  const c = await connect({
+    hostname: "localhost",
+    port: s.addr.port,
+    verify: false,
+    backend: BACKEND,
+  });
   const sc = await s.accept();
   await c.write(enc("insecure but explicit"));
   assert.equal(dec(await readExactly(sc, 21)), "insecure but explicit");
@@ -102,12 +123,22 @@ test("verify: false accepts a self-signed certificate (only when asked)", async 
 
 test("caFile and caPath load trust anchors from disk", async () => {
   using s = serverWith(p.server);
-  const c1 = await connect({ hostname: "localhost", port: s.addr.port, caFile: p.ca.certFile, backend: BACKEND });
+  const c1 = await connect({
+    hostname: "localhost",
+    port: s.addr.port,
+    caFile: p.ca.certFile,
+    backend: BACKEND,
+  });
   await c1.close();
   const dir = tempDir();
   copyFileSync(p.ca.certFile, join(dir, "ca.pem"));
   execFileSync("openssl", ["rehash", dir], { stdio: "ignore" });
-  const c2 = await connect({ hostname: "localhost", port: s.addr.port, caPath: dir, backend: BACKEND });
+  const c2 = await connect({
+    hostname: "localhost",
+    port: s.addr.port,
+    caPath: dir,
+    backend: BACKEND,
+  });
   assert.equal(c2.info.peerCertificate?.commonName, "localhost");
   await c2.close();
   for (let i = 0; i < 2; i++) await (await s.accept()).close();
@@ -117,7 +148,11 @@ test("caFile and caPath load trust anchors from disk", async () => {
 function mtlsServer(clientAuth: "request" | "require") {
   let report!: (e: unknown) => void;
   const firstError = new Promise<unknown>((r) => (report = r));
-  const s = serverWith(p.server, { clientAuth, caCerts: [p.ca.cert], onError: (e: unknown) => report(e) });
+  const s = serverWith(p.server, {
+    clientAuth,
+    caCerts: [p.ca.cert],
+    onError: (e: unknown) => report(e),
+  });
   return { s, firstError };
 }
 
@@ -150,7 +185,13 @@ async function clientRejected(
   firstError: Promise<unknown>,
   extra: Record<string, unknown>,
 ): Promise<TlsError> {
-  const outcome = await connect({ hostname: "localhost", port: s.addr.port, caCerts: [p.ca.cert], backend: BACKEND, ...extra })
+  const outcome = await connect({
+    hostname: "localhost",
+    port: s.addr.port,
+    caCerts: [p.ca.cert],
+    backend: BACKEND,
+    ...extra,
+  })
     .then(async (c) => {
       try {
         const n = await c.read(new Uint8Array(16));
@@ -164,7 +205,9 @@ async function clientRejected(
       }
     }, (e) => e);
   assert.notEqual(outcome, "data");
-  if (outcome instanceof TlsError) assert.ok(["ALERT", "HANDSHAKE", "PROTOCOL"].includes(outcome.code), outcome.message);
+  if (outcome instanceof TlsError) {
+    assert.ok(["ALERT", "HANDSHAKE", "PROTOCOL"].includes(outcome.code), outcome.message);
+  }
   // The server side must have seen a coded failure too.
   const e = await firstError;
   assert.ok(e instanceof TlsError);
@@ -194,14 +237,24 @@ test("mTLS require: no client certificate is rejected, and the listener keeps se
 test("mTLS require: a client certificate from an unknown CA is rejected", async () => {
   const { s, firstError } = mtlsServer("require");
   using _ = s;
-  const e = await clientRejected(s, firstError, { cert: p.rogueClient.cert, key: p.rogueClient.key });
-  if (e.code === "CERT_VERIFY") assert.match(e.verifyResult ?? "", /unable to get local issuer certificate|unknown ca/i);
+  const e = await clientRejected(s, firstError, {
+    cert: p.rogueClient.cert,
+    key: p.rogueClient.key,
+  });
+  if (e.code === "CERT_VERIFY") {
+    assert.match(e.verifyResult ?? "", /unable to get local issuer certificate|unknown ca/i);
+  }
 });
 
 test("mTLS request: a client without a certificate is let in; peerCertificate is null", async () => {
   const { s } = mtlsServer("request");
   using _ = s;
-  const c = await connect({ hostname: "localhost", port: s.addr.port, caCerts: [p.ca.cert], backend: BACKEND });
+  const c = await connect({
+    hostname: "localhost",
+    port: s.addr.port,
+    caCerts: [p.ca.cert],
+    backend: BACKEND,
+  });
   const sc = await s.accept();
   await c.write(enc("anon"));
   assert.equal(dec(await readExactly(sc, 4)), "anon");

@@ -343,9 +343,13 @@ export class MbedContext implements NativeContext {
     // mbedTLS would take a key that does not match the certificate and fail
     // every handshake later; refuse it here, as OpenSSL does.
     if (this.m.crypto.mbedtls_pk_check_pair(ptrAdd(chain.ptr, X509_CRT_PK_OFFSET), key.ptr) !== 0) {
-      throw new TlsError("INVALID_OPTION", `invalid option ${keyOption}: it does not match ${certOption}`, {
-        option: keyOption,
-      });
+      throw new TlsError(
+        "INVALID_OPTION",
+        `invalid option ${keyOption}: it does not match ${certOption}`,
+        {
+          option: keyOption,
+        },
+      );
     }
     return { chain, key };
   }

@@ -75,7 +75,8 @@ function systemStore(o: OpenSsl): Ptr {
 
 /** True when `ctx` verifies with the shared system store (which must never be modified). */
 function usesSystemStore(o: OpenSsl, ctx: Ptr): boolean {
-  return !!sharedSystemStore && ptrValue(o.ssl.SSL_CTX_get_cert_store(ctx)) === ptrValue(sharedSystemStore);
+  return !!sharedSystemStore &&
+    ptrValue(o.ssl.SSL_CTX_get_cert_store(ctx)) === ptrValue(sharedSystemStore);
 }
 
 const registry = new FinalizationRegistry<() => void>((release) => release());
@@ -239,7 +240,11 @@ export class OpenSslContext implements NativeContext {
     if (usesSystemStore(this.o, this.ptr)) {
       // The shared system store is never modified: give this context its own copy first.
       const own = crypto.X509_STORE_new();
-      if (isNull(own)) throw new TlsError("INVALID_OPTION", "trustCertificate: out of memory", { option: "trustCertificate" });
+      if (isNull(own)) {
+        throw new TlsError("INVALID_OPTION", "trustCertificate: out of memory", {
+          option: "trustCertificate",
+        });
+      }
       crypto.X509_STORE_set_default_paths(own);
       ssl.SSL_CTX_set_cert_store(this.ptr, own); // takes our reference, drops the shared one
     }
