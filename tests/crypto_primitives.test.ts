@@ -322,7 +322,7 @@ for (const backend of BACKENDS) {
       const der = nodeCrypto.createPublicKey(kp.publicKey).export({ format: "der", type: "spki" });
       const k = await crypto.subtle.importKey(
         "spki",
-        der,
+        new Uint8Array(der),
         { name: "ECDSA", namedCurve: "P-256" },
         false,
         ["verify"],
