@@ -24,7 +24,7 @@ for (const runtime of runtimes) {
     console.log(`\n===== ${runtime} / ${backend} =====`);
     const started = Date.now();
     const r = spawnSync(cmd[0], cmd[1], {
-      env: { ...process.env, JSEC_BACKEND: backend, NO_COLOR: "1", FORCE_COLOR: "0" },
+      env: { ...process.env, JSEC_BACKEND: backend, NO_COLOR: "1" }, // FORCE_COLOR, even "0", makes Deno colour
       encoding: "utf8",
       maxBuffer: 256 * 1024 * 1024,
     });

@@ -112,7 +112,9 @@ function run(file: string): Promise<Run> {
         const code = err ? (typeof err.code === "number" ? err.code : null) : 0;
         resolve({
           code,
-          out: `${stdout}${stderr ? `\n[stderr]\n${stderr}` : ""}`,
+          // Without colour codes, whatever FORCE_COLOR the environment sets.
+          // deno-lint-ignore no-control-regex
+          out: `${stdout}${stderr ? `\n[stderr]\n${stderr}` : ""}`.replace(/\x1b\[[0-9;]*m/g, ""),
           ms: performance.now() - started,
         });
       },
