@@ -33,6 +33,7 @@ import {
   TlsError,
 } from "./mod.ts";
 import * as dtls from "./dtls/mod.ts";
+import { runtime } from "./backends/registry.ts";
 import {
   type CertKeyType,
   generateSelfSigned,
@@ -601,11 +602,8 @@ async function cmdBench(args: string[]): Promise<number> {
     throw new CliError(`bench: ${path} not found (bench/ is only in a source checkout)`);
   }
   const { spawn } = await import("node:child_process");
-  const g = globalThis as unknown as { Deno?: { execPath(): string } };
-  const [exe, pre] = "Bun" in globalThis || !g.Deno
-    ? [process.execPath, [] as string[]]
-    : [g.Deno.execPath(), ["run", "-A", "--unstable-net"]];
-  const child = spawn(exe, [...pre, path, ...args], { stdio: "inherit" });
+  const pre = runtime === "deno" ? ["run", "-A", "--unstable-net"] : [];
+  const child = spawn(process.execPath, [...pre, path, ...args], { stdio: "inherit" });
   return await new Promise<number>((resolve) =>
     child.on("exit", (code: number | null) => resolve(code ?? 1))
   );
