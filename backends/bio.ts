@@ -187,6 +187,19 @@ export function createMemoryBio(options: MemoryBioOptions = {}): MemoryBio {
   return new MemoryBio(options);
 }
 
+/**
+ * Creates a memory BIO, under the name jsec's guide uses (same as {@link createMemoryBio}).
+ *
+ * @example
+ * ```ts
+ * import { newMem } from "@jsec/tls/bio";
+ * using bio = newMem();
+ * bio.write("ping");
+ * console.log(bio.toString()); // "ping"
+ * ```
+ */
+export const newMem: (options?: MemoryBioOptions) => MemoryBio = createMemoryBio;
+
 function kind(v: unknown): string {
   if (v === null) return "null";
   if (typeof v !== "object") return typeof v;

@@ -1,11 +1,18 @@
 // @jsec/tls/bio: the memory BIO on the backend under test (OpenSSL: BIO_s_mem; mbedTLS: a JS queue).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createMemoryBio, MemoryBio } from "../backends/bio.ts";
+import { createMemoryBio, MemoryBio, newMem } from "../backends/bio.ts";
 import { createEngine, TlsError } from "../mod.ts";
 import { BACKEND, dec, enc, HAS_TLS13, pki } from "./helpers.ts";
 
 const isCode = (code: string) => (e: unknown) => e instanceof TlsError && e.code === code;
+
+test("newMem() (the guide's name) makes a MemoryBio on the chosen backend", () => {
+  using bio = newMem({ backend: BACKEND });
+  assert.ok(bio instanceof MemoryBio);
+  bio.write("x");
+  assert.equal(bio.toString(), "x");
+});
 
 test("write, pending, read in order; strings are UTF-8", () => {
   using bio = MemoryBio.newMem({ backend: BACKEND });
