@@ -198,12 +198,36 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
         this.#bound(sync);
         this.ready = Promise.resolve();
       } else {
-        this.ready = bindUdp(hostname, port, onDatagram).then((s) => this.#bound(s));
+        // Bun binds UDP asynchronously. So that `addr` is known at once, as on
+        // Deno, port 0 becomes a random ephemeral port picked here (a taken one
+        // is replaced). Datagrams sent before the bind completes are lost, and
+        // DTLS retransmits them.
+        const planned = port === 0 ? randomEphemeralPort() : port;
+        this.#addr = { hostname, port: planned, transport: "udp" };
+        this.ready = this.#bindRetrying(hostname, planned, port === 0, onDatagram);
         this.ready.catch(() => this.#context.free());
       }
     } catch (e) {
       this.#context.free();
       throw e;
+    }
+  }
+
+  async #bindRetrying(
+    hostname: string,
+    port: number,
+    mayMove: boolean,
+    onDatagram: (d: Uint8Array, from: UdpPeer) => void,
+  ): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        this.#bound(await bindUdp(hostname, port, onDatagram));
+        return;
+      } catch (e) {
+        if (!mayMove || attempt === 16) throw e;
+        port = randomEphemeralPort();
+        this.#addr = { hostname, port, transport: "udp" };
+      }
     }
   }
 
@@ -218,12 +242,9 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
     this.#sweeper = setInterval(() => this.#sweep(), every);
   }
 
-  /** The bound address (on Bun, once `ready` resolved). */
+  /** The address (on Bun with port 0: the port chosen; `await server.ready` confirms the bind). */
   get addr(): Addr {
-    if (!this.#addr) {
-      throw new TlsError("PROTOCOL", "the DTLS server is not bound yet: await server.ready");
-    }
-    return this.#addr;
+    return this.#addr!;
   }
 
   /** A snapshot of the server's counters. */
@@ -419,14 +440,13 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
 
 /**
  * Starts a DTLS 1.2 server on a UDP port. Cookie exchange (HelloVerifyRequest)
- * is always on. Returns at once; on Bun, `await server.ready` before reading
- * `server.addr` when `port` is 0.
+ * is always on. Returns at once with `server.addr` set; `await server.ready`
+ * to know the socket is bound (on Deno it already is; Bun binds UDP asynchronously).
  *
  * @example
  * ```ts
  * import * as dtls from "@jsec/tls/dtls";
  * const server = dtls.listen({ port: 0, cert, key });
- * await server.ready;
  * console.log("DTLS on", server.addr.port);
  * const { data, addr } = await server.receiveFrom();
  * await server.sendTo(addr, data);
@@ -438,4 +458,9 @@ export function listen(options: DtlsListenOptions): DtlsListener {
     invalidOption("options", options, "an object");
   }
   return new DtlsListener(options as unknown as Record<string, unknown>);
+}
+
+/** A port from the IANA dynamic range (49152–65535). */
+function randomEphemeralPort(): number {
+  return 49152 + Math.floor(Math.random() * (65536 - 49152));
 }

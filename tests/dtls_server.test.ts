@@ -215,3 +215,29 @@ test("DTLS server: maxHandshakes refuses new ClientHellos beyond the cap", { ski
     await srv.stop();
   }
 });
+
+test(
+  "DTLS listen: addr is known at once with port 0, before the bind is confirmed",
+  { skip },
+  async () => {
+    const server = dtls.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: p.server.cert,
+      key: p.server.key,
+      backend: BACKEND,
+    });
+    try {
+      const { port } = server.addr; // no `await server.ready` first
+      assert.ok(port > 0);
+      const [c, peer] = await Promise.all([client(port), server.accept()]);
+      await c.send(enc("early"));
+      assert.equal(dec((await peer.receive())!), "early");
+      await c.close();
+      await server.ready;
+      assert.equal(server.addr.port, port);
+    } finally {
+      await server.close();
+    }
+  },
+);
