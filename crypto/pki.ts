@@ -8,6 +8,7 @@
  * @module
  */
 
+import { CryptoError } from "../errors.ts";
 import type { SubjectFields } from "../backends/crypto_provider.ts";
 import { certificateDer, derToPem } from "../backends/x509_der.ts";
 import {
@@ -93,8 +94,9 @@ export function generateCsr(key: KeyLike, options: CsrOptions): Promise<string> 
 }
 
 /**
- * Parses a CSR (PEM or DER): subject, SAN, public key. With a backend that can
- * (OpenSSL), `signatureValid` says whether its self-signature verifies; else null.
+ * Parses a CSR (PEM or DER): subject, SAN, public key. `signatureValid` says
+ * whether its self-signature verifies, or null where the backend cannot check
+ * that signature's algorithm (Ed25519 on mbedTLS 2.28).
  * Synchronous.
  */
 export function parseCsr(
@@ -108,7 +110,7 @@ export function parseCsr(
   );
   const info = parseCsrDer(der);
   const check = provider(options.backend).p.verifyCsr;
-  return { ...info, signatureValid: check ? check(der) : null };
+  return { ...info, signatureValid: check ? verifiedOrNull(() => check(der)) : null };
 }
 
 /** Options of {@link createPkcs12}. */
@@ -308,4 +310,14 @@ export function cmsCertsOnly(
 export function cmsGetCerts(cms: string | Uint8Array, options: BackendOption = {}): string[] {
   const ders = need("cmsGetCerts", "cmsGetCerts", options.backend)(cmsDer("cms", cms));
   return ders.map((d) => derToPem(d, "CERTIFICATE"));
+}
+
+/** A verification result, or null when the backend cannot check this algorithm. */
+function verifiedOrNull(check: () => boolean): boolean | null {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof CryptoError && e.code === "UNSUPPORTED") return null;
+    throw e;
+  }
 }

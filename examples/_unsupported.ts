@@ -1,6 +1,6 @@
 /**
  * For the crypto examples: when the backend cannot do an operation (mbedTLS
- * 2.28 has no certificate writer, no Ed25519, no encrypted PKCS#8 export...),
+ * 2.28 has no Ed25519, no PKCS#12, no CMS),
  * jsec throws a `CryptoError`/`TlsError` with code "UNSUPPORTED". This helper
  * prints that error as one line and ends the example with exit code 0, so
  * `JSEC_BACKEND=mbedtls` shows what is missing instead of a stack trace.

@@ -27,6 +27,8 @@ import {
   generateNonce,
   hkdf,
   hmac,
+  importRawPrivateKey,
+  importRawPublicKey,
   keyInfo,
   loadKey,
   pbkdf2,
@@ -238,7 +240,7 @@ for (const backend of BACKENDS) {
         ["x25519", "x25519", 253, null],
       ] as const;
       for (const [t, type, bits, curve] of cases) {
-        if (backend === "mbedtls" && (t === "ed25519" || t === "x25519")) {
+        if (backend === "mbedtls" && t === "ed25519") {
           await rejects(() => generateKey(t, o), "UNSUPPORTED");
           const node = nodeCrypto.generateKeyPairSync(t as "ed25519").publicKey.export({
             type: "spki",
@@ -366,13 +368,19 @@ for (const backend of BACKENDS) {
     });
 
     it("ECDH and X25519 agree with node:crypto", async () => {
-      if (!has("deriveSharedSecret")) return;
-      const types = backend === "mbedtls" ? ["p256"] as const : ["p256", "p384", "x25519"] as const;
-      for (const t of types) {
+      if (!has("deriveSharedSecret")) {
+        const k = nodeCrypto.generateKeyPairSync("x25519", {
+          publicKeyEncoding: { type: "spki", format: "pem" },
+          privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        });
+        return rejects(() => deriveSharedSecret(k.privateKey, k.publicKey, o), "UNSUPPORTED");
+      }
+      const curves = { p256: "P-256", p384: "P-384", p521: "P-521" } as const;
+      for (const t of ["p256", "p384", "p521", "x25519"] as const) {
         const a = await generateKey(t, o);
         const gen = nodeCrypto.generateKeyPairSync as (t: string, o: unknown) => unknown;
         const b = gen(t === "x25519" ? "x25519" : "ec", {
-          namedCurve: t === "p256" ? "P-256" : "P-384",
+          namedCurve: t === "x25519" ? undefined : curves[t],
           publicKeyEncoding: { type: "spki", format: "pem" },
           privateKeyEncoding: { type: "pkcs8", format: "pem" },
         }) as unknown as { publicKey: string; privateKey: string };
@@ -382,7 +390,35 @@ for (const backend of BACKENDS) {
           publicKey: nodeCrypto.createPublicKey(a.publicKey),
         });
         assert.equal(hex(ours), theirs.toString("hex"), t);
+        // the other way round, with node's private key
+        assert.equal(hex(deriveSharedSecret(b.privateKey, a.publicKey, o)), hex(ours), t);
       }
+      // raw keys against node's ECDH class (secp256k1 too)
+      for (const [t, name] of [["p256", "prime256v1"], ["secp256k1", "secp256k1"]] as const) {
+        let x: nodeCrypto.ECDH, y: nodeCrypto.ECDH;
+        try {
+          x = nodeCrypto.createECDH(name);
+          y = nodeCrypto.createECDH(name);
+        } catch {
+          continue; // Bun's node:crypto (BoringSSL) has no secp256k1
+        }
+        x.generateKeys();
+        y.generateKeys();
+        const s = deriveSharedSecret(
+          importRawPrivateKey(t, new Uint8Array(x.getPrivateKey())),
+          importRawPublicKey(t, new Uint8Array(y.getPublicKey())),
+          o,
+        );
+        assert.equal(hex(s), x.computeSecret(y.getPublicKey()).toString("hex"), t);
+      }
+      const p = await generateKey("p256", o), q = await generateKey("p384", o);
+      const x = await generateKey("x25519", o);
+      await rejects(() => deriveSharedSecret(p.privateKey, q.publicKey, o), "INVALID_ARGUMENT");
+      await rejects(() => deriveSharedSecret(p.privateKey, x.publicKey, o), "INVALID_ARGUMENT");
+      await rejects(() => deriveSharedSecret(x.privateKey, p.publicKey, o), "INVALID_ARGUMENT");
+      // a low-order X25519 point gives the all-zero secret: refused
+      const zero = importRawPublicKey("x25519", new Uint8Array(32));
+      await rejects(() => deriveSharedSecret(x.privateKey, zero, o), "INVALID_ARGUMENT");
     });
 
     it("key formats: PKCS#8, traditional, encrypted", async () => {
@@ -397,23 +433,31 @@ for (const backend of BACKENDS) {
       assert.equal(loadKey(sec1, o), kp.privateKey);
       const pubDer = convertKey(kp.publicKey, "der", o);
       assert.equal(detectFormat(pubDer), "der");
-      if (backend === "mbedtls") {
-        return rejects(
-          () => exportKey(kp.privateKey, { outputPassword: "pw", ...o }),
-          "UNSUPPORTED",
-        );
-      }
       const locked = exportKey(kp.privateKey, { outputPassword: "pw", ...o }) as string;
       assert.match(locked, /ENCRYPTED PRIVATE KEY/);
       assert.equal(loadKey(locked, { password: "pw", ...o }), kp.privateKey);
-      // node reads our encrypted PKCS#8
+      // node reads our encrypted PKCS#8 (PBES2, AES-256-CBC) and finds the same key
+      const back = nodeCrypto.createPrivateKey({ key: locked, passphrase: "pw" });
       assert.equal(
-        nodeCrypto.createPrivateKey({ key: locked, passphrase: "pw" }).export({
-          type: "pkcs8",
-          format: "pem",
-        }),
+        nodeCrypto.createPublicKey(back).export({ type: "spki", format: "pem" }),
+        kp.publicKey,
+      );
+      assert.equal(
+        loadKey(back.export({ type: "pkcs8", format: "pem" }) as string, o),
         kp.privateKey,
       );
+      // and we read node's (AES-128-CBC / AES-256-CBC, and DER)
+      for (const cipher of ["aes-128-cbc", "aes-256-cbc"]) {
+        const theirs = back.export({ type: "pkcs8", format: "pem", cipher, passphrase: "pw2" });
+        assert.equal(loadKey(theirs as string, { password: "pw2", ...o }), kp.privateKey, cipher);
+        await rejects(() => loadKey(theirs as string, { password: "pw", ...o }), "BAD_PASSWORD");
+      }
+      const lockedDer = exportKey(kp.privateKey, { outputPassword: "pw", format: "der", ...o });
+      assert.equal(detectFormat(lockedDer), "pkcs8-der");
+      assert.equal(loadKey(lockedDer, { password: "pw", ...o }), kp.privateKey);
+      const x = await generateKey("x25519", o);
+      const lockedX = exportKey(x.privateKey, { outputPassword: "pw", ...o }) as string;
+      assert.equal(keyInfo(lockedX, { password: "pw", ...o }).publicKey, x.publicKey);
       await rejects(() => loadKey(locked, { password: "wrong", ...o }), "BAD_PASSWORD");
       await rejects(() => loadKey(locked, o), "BAD_PASSWORD");
       assert.equal(detectFormat(new Uint8Array([1, 2, 3])), "unknown");
@@ -421,6 +465,7 @@ for (const backend of BACKENDS) {
 
     it("EC point arithmetic", async () => {
       if (!has("ecPointMul")) return rejects(() => ecGenerateScalar("P-256", o), "UNSUPPORTED");
+      const other: BackendName = backend === "openssl" ? "mbedtls" : "openssl";
       for (const c of ["P-256", "P-384", "P-521", "secp256k1"] as const) {
         const a = ecGenerateScalar(c, o), b = ecGenerateScalar(c, o);
         const A = ecPointMul(c, a, undefined, o), B = ecPointMul(c, b, undefined, o);
@@ -435,6 +480,22 @@ for (const backend of BACKENDS) {
         bad[bad.length - 1] ^= 1;
         await rejects(() => ecPointFromBytes(c, bad, o), "INVALID_ARGUMENT");
         await rejects(() => ecPointAdd(c, A, bad, o), "INVALID_ARGUMENT");
+        await rejects(() => ecPointMul(c, a, bad, o), "INVALID_ARGUMENT");
+        // A + (−A) is the point at infinity
+        const negA = Uint8Array.of(A[A.length - 1] & 1 ? 2 : 3, ...A.subarray(1, comp.length));
+        await rejects(() => ecPointAdd(c, A, negA, o), "INVALID_ARGUMENT");
+        assert.deepEqual(ecPointAdd(c, A, A, o), ecPointMul(c, Uint8Array.of(2), A, o), `2A ${c}`);
+        await rejects(
+          () => ecPointMul(c, new Uint8Array(comp.length - 1).fill(0xff), undefined, o),
+          "INVALID_ARGUMENT",
+        );
+        // both backends compute the same points
+        if (other && !available(other)) {
+          const oo = { backend: other };
+          assert.deepEqual(sum, ecPointAdd(c, A, B, oo), `A+B ${c} vs ${other}`);
+          assert.deepEqual(ecPointMul(c, a, B, o), ecPointMul(c, a, B, oo), `aB ${c} vs ${other}`);
+          assert.deepEqual(comp, ecPointToBytes(c, A, { compressed: true, ...oo }));
+        }
       }
       // matches node's ECDH public key derivation
       const ecdh = nodeCrypto.createECDH("prime256v1");

@@ -232,6 +232,7 @@ test(
       assert.ok(port > 0);
       const [c, peer] = await Promise.all([client(port), server.accept()]);
       await c.send(enc("early"));
+      assert.ok(peer);
       assert.equal(dec((await peer.receive())!), "early");
       await c.close();
       await server.ready;

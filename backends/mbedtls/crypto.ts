@@ -1,8 +1,8 @@
 /**
- * The mbedTLS 2.28 crypto provider. What 2.28 cannot do through its public
- * API (X25519/Ed25519 keys, ECDH and EC points without struct offsets,
- * certificate and CSR writing, PKCS#12, CMS, encrypted key output) is simply
- * absent, and `crypto/` reports it as UNSUPPORTED.
+ * The mbedTLS 2.28 crypto provider. What 2.28 has no algorithm for (Ed25519,
+ * PKCS#12, CMS) is simply absent, and `crypto/` reports it as UNSUPPORTED.
+ * Certificates, CSRs and encrypted PKCS#8 are DER built in TypeScript around
+ * mbedTLS signatures and ciphers; ECDH, X25519 and EC points use its ecp layer.
  *
  * @module
  */
@@ -21,6 +21,19 @@ import {
   sign,
   verify,
 } from "./crypto_keys.ts";
+import {
+  deriveSharedSecret,
+  ecGenerateScalar,
+  ecPointAdd,
+  ecPointConvert,
+  ecPointMul,
+} from "./crypto_ec.ts";
+import {
+  createCertificate,
+  generateCsr,
+  verifyCertificateSignature,
+  verifyCsr,
+} from "./crypto_x509write.ts";
 
 /** Creates the mbedTLS crypto provider (opens libmbedcrypto on first call). */
 export function createMbedTlsCrypto(): CryptoProvider {
@@ -43,5 +56,14 @@ export function createMbedTlsCrypto(): CryptoProvider {
     verify,
     rsaEncrypt,
     rsaDecrypt,
+    deriveSharedSecret,
+    createCertificate,
+    generateCsr,
+    verifyCsr,
+    verifyCertificateSignature,
+    ecGenerateScalar,
+    ecPointMul,
+    ecPointAdd,
+    ecPointConvert,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Public keys with mbedTLS 2.28's pk layer: generation (RSA, NIST curves),
- * encoding (PKCS#8 wrapping done here), signatures and RSA encryption.
- * X25519/Ed25519, ECDH, certificate writing and encrypted output are absent.
+ * encoding (PKCS#8 wrapping and PBES2 encryption done here), signatures and
+ * RSA encryption. X25519 keys (which the pk layer does not know) are handled
+ * in TypeScript over `crypto_ec.ts`; Ed25519 is absent from 2.28.
  *
  * @module
  */
@@ -21,10 +22,13 @@ import type {
 import { children, CURVE_OIDS, derToPem, encodeOid, readTlv, tlv } from "../x509_der.ts";
 import { check, freePk, mc, newPk, nz, readCell, rng, sizeCell, withKey } from "./crypto_lib.ts";
 import { mdInfo, rawDigest } from "./crypto_sym.ts";
+import { generateX25519, x25519Key, x25519Pkcs8, x25519Spki } from "./crypto_ec.ts";
+import { encryptPkcs8 } from "./crypto_pkcs8.ts";
 
 const GROUP_NAMES: Record<number, string> = { 3: "P-256", 4: "P-384", 5: "P-521", 12: "secp256k1" };
 
-function keyKind(pk: Uint8Array): { type: string; curve: string | null } {
+/** Key type ("rsa", "ec") and curve of a pk context. */
+export function keyKind(pk: Uint8Array): { type: string; curve: string | null } {
   const t = mc().mbedtls_pk_get_type(pk);
   if (t === PK_TYPE.RSA) return { type: "rsa", curve: null };
   if (t === PK_TYPE.ECKEY || t === PK_TYPE.ECDSA || t === PK_TYPE.ECKEY_DH) {
@@ -49,7 +53,7 @@ function writeTail(
 }
 
 /** SPKI DER of a pk context. */
-function spki(pk: Uint8Array): Uint8Array {
+export function spki(pk: Uint8Array): Uint8Array {
   return writeTail(mc().mbedtls_pk_write_pubkey_der, pk, "mbedtls_pk_write_pubkey_der");
 }
 
@@ -73,11 +77,12 @@ function pkcs8(pk: Uint8Array): Uint8Array {
   return tlv(0x30, version, alg, tlv(0x04, trad));
 }
 
-/** Generates RSA or NIST-curve keys; X25519/Ed25519 are UNSUPPORTED in 2.28's pk layer. */
+/** Generates RSA, NIST-curve or X25519 keys; Ed25519 is UNSUPPORTED in 2.28. */
 export function generateKey(
   type: KeyType,
   bits: number,
 ): { privateKey: string; publicKey: string } {
+  if (type === "x25519") return generateX25519();
   const m = mc();
   const { f, p } = rng();
   const curves: Record<string, keyof typeof ECP_GROUP> = {
@@ -109,6 +114,11 @@ export function generateKey(
 
 /** Type, size, curve and public half of a key. */
 export function keyInfo(key: KeyInput): KeyDetails {
+  const x = x25519Key(key);
+  if (x) {
+    const publicKey = derToPem(x25519Spki(x.pub), "PUBLIC KEY");
+    return { type: "x25519", bits: 253, curve: null, isPrivate: !!x.priv, publicKey };
+  }
   return withKey(key, true, (pk, isPrivate) => {
     const { type, curve } = keyKind(pk);
     return {
@@ -121,27 +131,38 @@ export function keyInfo(key: KeyInput): KeyDetails {
   });
 }
 
-/** Re-encodes a key (PKCS#8 / SPKI / traditional); encrypted output is UNSUPPORTED. */
+/**
+ * Re-encodes a key (PKCS#8 / SPKI / traditional); with a password, PKCS#8 is
+ * encrypted (PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC, see crypto_pkcs8.ts).
+ */
 export function exportKey(key: KeyInput, o: ExportKeyParams): Uint8Array {
-  if (o.password !== undefined) {
-    throw new CryptoError(
-      "UNSUPPORTED",
-      "exportKey with a password is not supported by the mbedtls backend",
-    );
+  const out = (der: Uint8Array, label: string) => {
+    if (!o.public && !o.traditional && o.password !== undefined) {
+      [der, label] = [encryptPkcs8(der, o.password), "ENCRYPTED PRIVATE KEY"];
+    }
+    return o.format === "der" ? der : new TextEncoder().encode(derToPem(der, label));
+  };
+  const x = x25519Key(key);
+  if (x) {
+    if (o.public) return out(x25519Spki(x.pub), "PUBLIC KEY");
+    if (!x.priv) throw new CryptoError("INVALID_ARGUMENT", "key: a private key is needed");
+    if (o.traditional) {
+      throw new CryptoError("UNSUPPORTED", "x25519 keys have no traditional (PKCS#1/SEC1) form");
+    }
+    return out(x25519Pkcs8(x.priv), "PRIVATE KEY");
   }
   return withKey(key, o.public, (pk) => {
-    const labelTrad = () => keyKind(pk).type === "rsa" ? "RSA PRIVATE KEY" : "EC PRIVATE KEY";
-    let der: Uint8Array, label: string;
-    if (o.public) [der, label] = [spki(pk), "PUBLIC KEY"];
-    else if (o.traditional) {
-      der = writeTail(mc().mbedtls_pk_write_key_der, pk, "mbedtls_pk_write_key_der");
-      label = labelTrad();
-    } else [der, label] = [pkcs8(pk), "PRIVATE KEY"];
-    return o.format === "der" ? der : new TextEncoder().encode(derToPem(der, label));
+    if (o.public) return out(spki(pk), "PUBLIC KEY");
+    if (o.traditional) {
+      const der = writeTail(mc().mbedtls_pk_write_key_der, pk, "mbedtls_pk_write_key_der");
+      return out(der, keyKind(pk).type === "rsa" ? "RSA PRIVATE KEY" : "EC PRIVATE KEY");
+    }
+    return out(pkcs8(pk), "PRIVATE KEY");
   });
 }
 
-function mdType(hash: DigestName | null): number {
+/** `mbedtls_md_type_t` of a digest; UNSUPPORTED for SHA-3. */
+export function mdType(hash: DigestName | null): number {
   const t = MD_TYPE[(hash ?? "sha256") as keyof typeof MD_TYPE];
   if (t === undefined) {
     throw new CryptoError("UNSUPPORTED", `${hash} is not supported by the mbedtls backend`);
@@ -178,7 +199,7 @@ export function sign(key: KeyInput, data: Uint8Array, p: SignParams): Uint8Array
 }
 
 /** True when an ECDSA signature is strict DER (mbedTLS alone tolerates some BER). */
-function strictEcdsaDer(sig: Uint8Array): boolean {
+export function strictEcdsaDer(sig: Uint8Array): boolean {
   try {
     const seq = readTlv(sig, 0);
     if (seq.tag !== 0x30 || seq.end !== sig.length) return false;

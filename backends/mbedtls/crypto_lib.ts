@@ -12,6 +12,7 @@ import { CryptoError, type CryptoErrorCode } from "../../errors.ts";
 import type { KeyInput } from "../crypto_provider.ts";
 import { bytesToText, looksLikePem, pemBlocks } from "../x509_der.ts";
 import { mbedtls } from "./lib.ts";
+import { decryptAesPkcs8 } from "./crypto_pkcs8.ts";
 
 /** The toolbox's libmbedcrypto symbols. */
 export type Mc = Symbols<typeof MBEDTLS_CRYPTO_SYMBOLS>;
@@ -86,15 +87,17 @@ function withNul(data: Uint8Array): Uint8Array {
 /**
  * Parses a private key (or, with `wantPublic`, a public or private key) into a
  * new pk context. Returns the context and whether it holds a private key.
+ * AES-encrypted PKCS#8 (which 2.28 cannot decrypt) is decrypted first.
  */
 export function parseKey(
   key: KeyInput,
   wantPublic = false,
 ): { pk: Uint8Array; isPrivate: boolean } {
   const m = mc();
-  const data = withNul(key.data);
+  const plain = decryptAesPkcs8(key.data, key.password);
+  const data = withNul(plain ?? key.data);
   const pk = newPk();
-  const pw = key.password === undefined
+  const pw = plain || key.password === undefined
     ? new Uint8Array(0)
     : new TextEncoder().encode(key.password);
   const rc = m.mbedtls_pk_parse_key(pk, data, BigInt(data.length), nz(pw), BigInt(pw.length));
@@ -114,7 +117,7 @@ export function parseKey(
     if (rc2 === 0) return { pk: pub, isPrivate: false };
     freePk(pub);
   }
-  if (hasOkpOid(key.data)) {
+  if (hasOkpOid(plain ?? key.data)) {
     throw new CryptoError(
       "UNSUPPORTED",
       "Ed25519/X25519/Ed448/X448 keys are not supported by the mbedtls backend (2.28)",
