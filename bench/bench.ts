@@ -17,6 +17,11 @@
  *   --backend NAME    also run the jsec cases on this backend (e.g. mbedtls; JSEC_BACKEND works too)
  *   --runtimes deno,bun  run the cases under these runtimes (default: the current one)
  *   --stime-seconds N seconds per `openssl s_time` run (default 5)
+ *   --suite S         pin jsec's TLS 1.3 suite in every case (aes128, aes256, chacha20 or an
+ *                     OpenSSL suite name). Without it, bulk and echo also measure jsec pinned
+ *                     to AES-128-GCM and AES-256-GCM and compare each anchor with jsec at the
+ *                     suite the anchor negotiated (the anchors' suites cannot be pinned:
+ *                     rustls and BoringSSL offer no TLS 1.3 suite option).
  *
  * Certificates (a CA and ECDSA P-256 / RSA-2048 leaves for localhost) are
  * made with the `openssl` CLI in a temp dir and removed at the end.
@@ -44,6 +49,9 @@ const STIME = SMOKE ? 1 : Number(A["stime-seconds"] ?? (QUICK ? 1 : 5));
 const RUNTIMES =
   (typeof A.runtimes === "string" ? A.runtimes.split(",") : [RUNTIME]) as ("deno" | "bun")[];
 const want = (group: string) => !ONLY || ONLY.has(group);
+const SUITE = typeof A.suite === "string" ? A.suite : null;
+/** The suites bulk and echo pin jsec to for equal-suite ratios. */
+const EQUAL_SUITES = SUITE ? [] : ["aes128", "aes256"];
 
 /** Sizes: full, --quick (÷8), --smoke (tiny). */
 const S = SMOKE
@@ -240,6 +248,8 @@ interface Row {
   ratio?: number;
   vs?: string;
   target?: string;
+  /** The TLS suite the case reported, if any. */
+  cipher?: string;
 }
 
 const rows: Row[] = [];
@@ -269,7 +279,10 @@ function summarize(group: string, label: string, runtime: string, samples: Sampl
   if (extra?.lastReused === false || extra?.reused === false) {
     row.note = (row.note ? row.note + "; " : "") + "NOT resumed";
   }
-  if (extra?.cipher) row.note = (row.note ? row.note + "; " : "") + String(extra.cipher);
+  if (extra?.cipher) {
+    row.cipher = String(extra.cipher);
+    row.note = (row.note ? row.note + "; " : "") + row.cipher;
+  }
   const cpu = samples.map((s) => s.cpuUsPerConn).filter((v): v is number => typeof v === "number")
     .sort((a, b) => a - b);
   if (cpu.length) {
@@ -363,7 +376,7 @@ async function main(): Promise<void> {
     g.process.exit(130);
   });
   try {
-    const base = ["--certs", certs.dir];
+    const base = ["--certs", certs.dir, ...(SUITE ? ["--suite", SUITE] : [])];
     const bulk = ["--mib", String(S.mib), "--warm", String(S.warm)];
     const echo = ["--count", String(S.echo), "--warm", String(S.echoWarm)];
     const hs = ["--count", String(S.hs)];
@@ -397,13 +410,12 @@ async function main(): Promise<void> {
       args: string[],
       impls_: string[],
       target: string,
-      extra: string[] = [],
+      equalSuites: string[] = [],
     ) => {
       for (const rt of RUNTIMES) {
-        const got: Record<string, Row> = {};
-        for (const impl of impls_) {
-          log(`  ${rt} ${group} ${impl} ...`);
-          got[impl] = await measure(group, label(rt, impl), rt, [
+        const run = (impl: string, rowLabel: string, extra: string[] = []) => {
+          log(`  ${rt} ${group} ${rowLabel} ...`);
+          return measure(group, rowLabel, rt, [
             "--case",
             kase,
             "--impl",
@@ -412,20 +424,30 @@ async function main(): Promise<void> {
             ...args,
             ...extra,
           ]);
+        };
+        const got: Record<string, Row> = {};
+        for (const impl of impls_) got[impl] = await run(impl, label(rt, impl));
+        const pinned: Row[] = [];
+        for (const suite of equalSuites) {
+          pinned.push(await run("jsec", `jsec --suite ${suite}`, ["--suite", suite]));
         }
-        if (got.jsec) {
-          // The first anchor the issue names is the runtime's native TLS; the others get their own rows.
-          for (const impl of impls_.filter((i) => i !== "jsec")) {
-            const copy: Row = { ...got.jsec, label: `jsec vs ${label(rt, impl)}` };
-            ratio(copy, got[impl], impl === "native" ? target : undefined);
-            if (copy.ratio !== undefined) rows.push(copy);
-          }
+        if (!got.jsec) continue;
+        // The first anchor the issue names is the runtime's native TLS; the others get their own rows.
+        for (const impl of impls_.filter((i) => i !== "jsec")) {
+          const copy: Row = { ...got.jsec, label: `jsec vs ${label(rt, impl)}` };
+          ratio(copy, got[impl], impl === "native" ? target : undefined);
+          if (copy.ratio !== undefined) rows.push(copy);
+          const same = pinned.find((p) => p.cipher && p.cipher === got[impl].cipher);
+          if (!same) continue;
+          const eq: Row = { ...same, label: `${same.label} vs ${label(rt, impl)} (same suite)` };
+          ratio(eq, got[impl], impl === "native" ? target : undefined);
+          if (eq.ratio !== undefined) rows.push(eq);
         }
       }
     };
 
-    if (want("bulk")) await socketGroup("bulk", "bulk", bulk, impls, ">= 1.0");
-    if (want("echo")) await socketGroup("echo", "echo", echo, impls, ">= 1.0");
+    if (want("bulk")) await socketGroup("bulk", "bulk", bulk, impls, ">= 1.0", EQUAL_SUITES);
+    if (want("echo")) await socketGroup("echo", "echo", echo, impls, ">= 1.0", EQUAL_SUITES);
 
     if (want("hs")) {
       for (const key of ["ecdsa", "rsa"] as const) {

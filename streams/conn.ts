@@ -10,7 +10,7 @@ import { TlsError } from "../errors.ts";
 import { EOF } from "../backends/backend.ts";
 import type { BackendName, CertInfo, Engine, EngineInfo } from "../backends/backend.ts";
 import { checkExporterArgs } from "./exporter.ts";
-import type { Addr, Duplex, Transport } from "./transport.ts";
+import { type Addr, type Duplex, type Transport, WRITTEN } from "./transport.ts";
 
 /** Everything known about an established connection. */
 export interface ConnectionInfo extends EngineInfo {
@@ -49,19 +49,34 @@ class BufferPool {
 const smallBuffers = new BufferPool(SMALL_CHUNK, 64);
 const largeBuffers = new BufferPool(CIPHERTEXT_CHUNK + 1024, 16);
 
+/** Plaintext written per flush: four full records, whose ciphertext fits one large buffer. */
+const WRITE_BATCH = 4 * MAX_RECORD;
+
 /**
- * Runs async operations one at a time in call order. On an idle lane the next
- * one starts at once: no promise hop in the common case.
+ * Runs operations one at a time in call order. On an idle lane the next one
+ * starts at once, and one that finishes synchronously (returns a non-promise
+ * or throws) leaves the lane idle: no promise at all in the common case.
  */
 class Lane {
-  #tail: Promise<unknown> = Promise.resolve();
+  #tail: Promise<unknown> = WRITTEN;
   #pending = 0;
   readonly #done = () => {
     this.#pending--;
   };
 
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#pending++ === 0 ? fn() : this.#tail.then(fn, fn);
+  run<T>(fn: () => T | Promise<T>): T | Promise<T> {
+    if (this.#pending !== 0) return this.#track(this.#tail.then(fn, fn));
+    let r: T | Promise<T>;
+    try {
+      r = fn();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return r instanceof Promise ? this.#track(r) : r;
+  }
+
+  #track<T>(next: Promise<T>): Promise<T> {
+    this.#pending++;
     this.#tail = next.then(this.#done, this.#done);
     return next;
   }
@@ -153,7 +168,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
       try {
         state = this.#engine.handshake();
       } catch (e) {
-        await this.#flush().catch(() => {}); // deliver our alert
+        await this.#flushQuietly(); // deliver our alert
         throw e;
       }
       await this.#flush();
@@ -169,11 +184,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
   /** One transport read fed to the engine: the byte count, or null at end of stream. */
   async #fill(): Promise<number | null> {
     const t = this.#transport;
-    if (t.readChunk) {
-      const chunk = await t.readChunk();
-      if (chunk !== null && !this.#closed) this.#engine.feed(chunk);
-      return chunk === null ? null : chunk.length;
-    }
+    // Awaited here rather than in a helper: one promise hop less per wait (echo).
+    if (t.readChunk) return this.#feedChunk(await t.readChunk());
     const pool = this.#largeReads ? largeBuffers : smallBuffers;
     const buf = pool.take();
     try {
@@ -187,13 +199,19 @@ export class TlsConn implements Duplex, AsyncDisposable {
     }
   }
 
+  #feedChunk(chunk: Uint8Array | null): number | null {
+    if (chunk === null) return null;
+    if (!this.#closed) this.#engine.feed(chunk);
+    return chunk.length;
+  }
+
   /**
    * After an engine step failed (a fatal alert from the peer, a bad record) the
    * connection is dead: send our alert if any, close the transport and free the
    * engine. Later calls report CLOSED.
    */
   async #die(): Promise<void> {
-    await this.#flush().catch(() => {});
+    await this.#flushQuietly();
     this.#abortTransport();
   }
 
@@ -204,28 +222,44 @@ export class TlsConn implements Duplex, AsyncDisposable {
     this.#engine.free();
   }
 
-  /** Sends every pending ciphertext byte; calls are serialized. */
-  #flush(): Promise<void> {
-    return this.#flushLane.run(() => this.#flushNow());
+  /**
+   * Sends every pending ciphertext byte; calls are serialized. Returns nothing
+   * when the transport took it all synchronously (Bun), else a promise.
+   */
+  #flush(): void | Promise<void> {
+    return this.#flushLane.run(this.#flushNow);
   }
 
-  async #flushNow(): Promise<void> {
-    const out = largeBuffers.take();
+  async #flushQuietly(): Promise<void> {
     try {
-      for (;;) {
-        if (this.#closed) return;
-        const n = this.#engine.pull(out);
-        if (n === 0) return;
-        await this.#transport.write(out.subarray(0, n));
-        if (n < out.length) return; // a stream pull that did not fill `out` drained the engine
-      }
+      await this.#flush();
+    } catch { /* the peer may be gone already */ }
+  }
+
+  readonly #flushNow = (): void | Promise<void> => {
+    const out = largeBuffers.take();
+    for (;;) {
+      const n = this.#closed ? 0 : this.#engine.pull(out);
+      // A stream pull that did not fill `out` drained the engine.
+      const sent = n === 0 ? WRITTEN : this.#transport.write(out.subarray(0, n));
+      if (sent !== WRITTEN) return this.#flushAfter(sent, out);
+      if (n < out.length) return largeBuffers.give(out);
+    }
+  };
+
+  /** The transport is still writing `out`: wait, then flush what is left. */
+  async #flushAfter(sent: Promise<void>, out: Uint8Array): Promise<void> {
+    try {
+      await sent;
     } finally {
       largeBuffers.give(out);
     }
+    await this.#flushNow();
   }
 
-  #serial<T>(which: "read" | "write", fn: () => Promise<T>): Promise<T> {
-    return (which === "read" ? this.#readLane : this.#writeLane).run(fn);
+  #serial<T>(which: "read" | "write", fn: () => T | Promise<T>): Promise<T> {
+    // Promise.resolve returns a promise as is: one allocation at most.
+    return Promise.resolve((which === "read" ? this.#readLane : this.#writeLane).run(fn));
   }
 
   /** Reads plaintext into `p`; resolves to the count, or null at end of stream. */
@@ -233,27 +267,32 @@ export class TlsConn implements Duplex, AsyncDisposable {
     if (!(p instanceof Uint8Array)) {
       return Promise.reject(new TypeError("read: expected a Uint8Array"));
     }
-    return this.#serial("read", () => this.#read(p));
+    return this.#serial("read", () => this.#readNow(p));
   }
 
-  async #read(p: Uint8Array): Promise<number | null> {
+  /** Plaintext already decrypted or decryptable without waiting; else the slow path. */
+  #readNow(p: Uint8Array): number | null | Promise<number | null> {
     if (p.length === 0) return 0;
+    if (this.#eof) return null;
+    if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
+    let n: number;
+    try {
+      n = this.#decrypt(p);
+    } catch (e) {
+      return this.#die().then(() => Promise.reject(e));
+    }
+    return n > 0 ? n : this.#readLater(p);
+  }
+
+  async #readLater(p: Uint8Array): Promise<number | null> {
     for (;;) {
       if (this.#eof) return null;
-      if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
-      let n: number;
-      try {
-        n = this.#decrypt(p);
-      } catch (e) {
-        await this.#die();
-        throw e;
-      }
-      // Reading can produce records to send (a KeyUpdate reply). Queue them but
-      // never wait here: a writer blocked on a full socket must not stall reads.
-      if (this.#engine.pending() > 0) this.#flush().catch(() => {});
-      if (n > 0) return n;
-      if (this.#eof) return null;
-      const got = await this.#fill();
+      // Reading can produce records to send (a KeyUpdate reply): send them before
+      // waiting for the peer. Never wait on that flush: a writer blocked on a full
+      // socket must not stall reads.
+      if (this.#engine.pending() > 0) Promise.resolve(this.#flush()).catch(() => {});
+      const t = this.#transport;
+      const got = t.readChunk ? this.#feedChunk(await t.readChunk()) : await this.#fill();
       if (got === null) {
         // The transport ended without close_notify. Like Python's suppress_ragged_eofs
         // and node:tls we report end of stream; protocols with their own framing
@@ -262,6 +301,14 @@ export class TlsConn implements Duplex, AsyncDisposable {
         return null;
       }
       if (this.#closed) return null;
+      let n: number;
+      try {
+        n = this.#decrypt(p);
+      } catch (e) {
+        await this.#die();
+        throw e;
+      }
+      if (n > 0) return n;
     }
   }
 
@@ -290,25 +337,41 @@ export class TlsConn implements Duplex, AsyncDisposable {
     if (!(p instanceof Uint8Array)) {
       return Promise.reject(new TypeError("write: expected a Uint8Array"));
     }
-    return this.#serial("write", async () => {
+    return this.#serial("write", () => {
       if (this.#closed || this.#writeClosed) {
         throw new TlsError("CLOSED", "the connection is closed for writing");
       }
-      let off = 0;
-      while (off < p.length) {
+      return this.#writeFrom(p, 0);
+    });
+  }
+
+  /**
+   * Encrypts `p` from `off` on, up to WRITE_BATCH per flush (one transport
+   * write for several records); synchronous while the transport takes
+   * everything at once.
+   */
+  #writeFrom(p: Uint8Array, off: number): number | Promise<number> {
+    while (off < p.length) {
+      const batchEnd = Math.min(p.length, off + WRITE_BATCH);
+      while (off < batchEnd) {
         let n: number;
         try {
-          n = this.#engine.write(off ? p.subarray(off) : p);
+          n = this.#engine.write(
+            off === 0 && batchEnd === p.length ? p : p.subarray(off, batchEnd),
+          );
         } catch (e) {
-          await this.#die();
-          throw e;
+          return this.#die().then(() => Promise.reject(e));
         }
         if (n === 0) throw new TlsError("PROTOCOL", "the engine accepted no data");
         off += n;
-        await this.#flush();
       }
-      return p.length;
-    });
+      const sent = this.#flush();
+      if (sent) {
+        const next = off;
+        return sent.then(() => this.#writeFrom(p, next));
+      }
+    }
+    return p.length;
   }
 
   /** Sends close_notify and ends the transport's writing side; reading goes on. */

@@ -31,7 +31,10 @@ export interface Transport {
    * stream. Transports that queue chunks anyway offer it to save a copy.
    */
   readChunk?(): Promise<Uint8Array | null>;
-  /** Writes all of `data`; the caller may reuse `data` once this resolves. */
+  /**
+   * Writes all of `data`; the caller may reuse `data` once this resolves.
+   * Returns {@link WRITTEN} itself when everything was taken synchronously.
+   */
   write(data: Uint8Array): Promise<void>;
   /** Ends the writing side, keeps reading. */
   closeWrite(): Promise<void>;
@@ -117,7 +120,8 @@ export class DenoTransport implements Transport {
   }
 }
 
-const DONE: Promise<void> = Promise.resolve();
+/** What `Transport.write` returns when it took all the data synchronously. */
+export const WRITTEN: Promise<void> = Promise.resolve();
 const DONE_NULL: Promise<null> = Promise.resolve(null);
 
 /** A Bun socket as a transport: Bun pushes data to callbacks, we queue it. */
@@ -256,7 +260,7 @@ export class BunTransport implements Transport {
   write(data: Uint8Array): Promise<void> {
     // Bun's socket.write is synchronous and usually takes everything: then no promise to build.
     const n = this.#closed ? -1 : this.#socket.write(data);
-    if (n === data.length) return DONE;
+    if (n === data.length) return WRITTEN;
     return n < 0 ? Promise.reject(this.#closedError()) : this.#writeRest(data, n);
   }
 
@@ -277,7 +281,7 @@ export class BunTransport implements Transport {
     try {
       this.#socket?.shutdown(); // Bun: shutdown(true) would end the *reading* side
     } catch { /* closed */ }
-    return Promise.resolve();
+    return WRITTEN;
   }
 
   close(): void {

@@ -124,6 +124,11 @@ export class OpenSslEngine implements Engine {
   #wbio: Ptr;
   #datagrams: DatagramQueue | null;
   #freed = false;
+  /**
+   * SSL_read found no complete record and nothing was fed since: the next read
+   * would fail the same way, so it returns WANT_READ without calling C.
+   */
+  #starved = false;
   /** DTLS server: still in the stateless cookie exchange (DTLSv1_listen). */
   #listening: boolean;
   /** DTLS server: the peer's address bytes, bound into its cookie. */
@@ -232,6 +237,7 @@ export class OpenSslEngine implements Engine {
   feed(data: Uint8Array): void {
     this.#live();
     if (data.length === 0) return;
+    this.#starved = false;
     const n = this.#o.crypto.BIO_write(this.#rbio, data, data.length);
     if (n !== data.length) throw new TlsError("PROTOCOL", "could not queue ciphertext");
   }
@@ -243,6 +249,10 @@ export class OpenSslEngine implements Engine {
       return this.#datagrams.nextSize();
     }
     return Number(this.#o.crypto.BIO_ctrl(this.#wbio, BIO_CTRL.PENDING, 0n, null));
+  }
+
+  #rbioEmpty(): boolean {
+    return this.#o.crypto.BIO_ctrl(this.#rbio, BIO_CTRL.PENDING, 0n, null) === 0n;
   }
 
   pull(into: Uint8Array): number {
@@ -290,13 +300,21 @@ export class OpenSslEngine implements Engine {
 
   read(into: Uint8Array): number {
     this.#live();
-    if (into.length === 0) return WANT_READ;
+    if (into.length === 0 || this.#starved) return WANT_READ;
     const { ssl, crypto } = this.#o;
     crypto.ERR_clear_error();
     const r = ssl.SSL_read(this.#ssl, into, Math.min(into.length, 0x7fffffff));
-    if (r > 0) return r;
+    if (r > 0) {
+      // A read shorter than `into` ended its record. Without read-ahead OpenSSL takes
+      // records from the BIO one at a time, so an empty BIO means nothing more to read.
+      if (r < into.length && !this.datagram) this.#starved = this.#rbioEmpty();
+      return r;
+    }
     const err = ssl.SSL_get_error(this.#ssl, r);
-    if (err === SSL_ERROR.WANT_READ || err === SSL_ERROR.WANT_WRITE) return WANT_READ;
+    if (err === SSL_ERROR.WANT_READ || err === SSL_ERROR.WANT_WRITE) {
+      this.#starved = !this.datagram;
+      return WANT_READ;
+    }
     if (err === SSL_ERROR.ZERO_RETURN) return EOF;
     throw this.#failure("read", "PROTOCOL");
   }

@@ -1,0 +1,46 @@
+/**
+ * What every case module shares: the parsed command line, the certificates,
+ * the jsec options it implies and the `RESULT` line.
+ */
+
+import { argv, loadCerts, parseArgs } from "../common.ts";
+
+export const A = parseArgs(argv());
+export const CASE = String(A.case);
+export const IMPL = String(A.impl ?? "jsec");
+export const KEY = (A.key === "rsa" ? "rsa" : "ecdsa") as "ecdsa" | "rsa";
+export const BACKEND = typeof A.backend === "string" ? A.backend : undefined;
+export const certs = loadCerts(String(A.certs));
+export const leaf = certs[KEY];
+export const num = (k: string, d: number) => (A[k] !== undefined ? Number(A[k]) : d);
+export const MIB = 1024 * 1024;
+export const HOST = "127.0.0.1";
+
+/** The TLS 1.3 suite the last measured connection negotiated ("" when unknown). */
+export const negotiated = { cipher: "" };
+
+/** `--suite` short names → TLS 1.3 suites (any OpenSSL suite name works as is). */
+export const SUITES: Record<string, string> = {
+  aes128: "TLS_AES_128_GCM_SHA256",
+  aes256: "TLS_AES_256_GCM_SHA384",
+  chacha20: "TLS_CHACHA20_POLY1305_SHA256",
+};
+
+/** jsec context options for both ends: backend, `--tls` version, `--suite` / `--cipher`. */
+export function jsecOptions(): Record<string, unknown> {
+  const common: Record<string, unknown> = {};
+  if (BACKEND) common.backend = BACKEND;
+  if (BACKEND === "mbedtls") common.maxVersion = "TLS1.2";
+  if (typeof A.tls === "string") common.maxVersion = common.minVersion = A.tls;
+  const cipher = typeof A.suite === "string" ? SUITES[A.suite] ?? A.suite : A.cipher;
+  if (typeof cipher === "string") {
+    if (common.maxVersion === "TLS1.2") common.ciphers = cipher;
+    else common.cipherSuites = cipher;
+  }
+  return common;
+}
+
+export function result(value: number, unit: string, extra: Record<string, unknown> = {}): void {
+  const cipher = negotiated.cipher ? { cipher: negotiated.cipher } : {};
+  console.log("RESULT " + JSON.stringify({ value, unit, ...cipher, ...extra }));
+}

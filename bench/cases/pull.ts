@@ -1,0 +1,275 @@
+/**
+ * Pull-style connections (jsec, Deno.connect / Deno.startTls): read(p) /
+ * write(p) / close(), and the cases written against them.
+ */
+
+import { type Any, cpuMicros, g, gc, rss, RUNTIME, sleep } from "../common.ts";
+import { certs, HOST, IMPL, jsecOptions, leaf, negotiated } from "./args.ts";
+
+export interface PConn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<unknown>;
+  close(): unknown;
+}
+interface PServer {
+  port: number;
+  accept(): Promise<PConn>;
+  close(): void;
+}
+export interface PullImpl {
+  listen(): Promise<PServer>;
+  connect(port: number, session?: Uint8Array | null): Promise<PConn>;
+  /** Session after the first read (TLS 1.3 tickets come after the handshake). */
+  session?(c: PConn): Uint8Array | null;
+  reused?(c: PConn): boolean;
+  /** The negotiated TLS suite, where the API tells. */
+  cipher?(c: PConn): string;
+}
+
+async function jsecImpl(): Promise<PullImpl> {
+  const jsec = await import("../../mod.ts");
+  const common = jsecOptions();
+  // Contexts built once and shared, as the design's performance rules ask.
+  const sctx = jsec.createContext(
+    { server: true, cert: leaf.cert, key: leaf.key, ...common } as Any,
+  );
+  const cctx = jsec.createContext({ caCerts: [certs.ca], ...common } as Any);
+  return {
+    listen() {
+      const l = jsec.listen({ hostname: HOST, port: 0, context: sctx } as Any);
+      return Promise.resolve({
+        port: l.addr.port,
+        accept: () => l.accept(),
+        close: () => l.close(),
+      });
+    },
+    connect(port, session) {
+      return jsec.connect(
+        {
+          hostname: HOST,
+          port,
+          serverName: "localhost",
+          context: cctx,
+          session: session ?? undefined,
+        } as Any,
+      );
+    },
+    session: (c) => (c as Any).exportSession(),
+    reused: (c) => (c as Any).info.sessionReused,
+    cipher: (c) => (c as Any).info.cipher,
+  };
+}
+
+function denoImpl(tls: boolean): PullImpl {
+  const D = g.Deno;
+  const nodelay = (c: Any) => {
+    try {
+      c.setNoDelay?.(true);
+    } catch { /* not on this conn type */ }
+    return c;
+  };
+  return {
+    listen() {
+      const l = tls
+        ? D.listenTls({ hostname: HOST, port: 0, cert: leaf.cert, key: leaf.key })
+        : D.listen({ hostname: HOST, port: 0 });
+      // A Deno listener allows one accept() at a time: chain them.
+      let chain: Promise<unknown> = Promise.resolve();
+      const accept = () => {
+        const next = chain.then(() => l.accept()).then(nodelay);
+        chain = next.catch(() => {});
+        return next;
+      };
+      return Promise.resolve({ port: l.addr.port, accept, close: () => l.close() });
+    },
+    async connect(port) {
+      // Deno.TlsConn has no setNoDelay: connect plain, set it, then startTls. The server
+      // side (Deno.listenTls) cannot set it at all.
+      const t = nodelay(await D.connect({ hostname: HOST, port }));
+      return tls ? await D.startTls(t, { hostname: HOST, caCerts: [certs.ca] }) : t;
+    },
+    // Deno reports no cipher. rustls offers AES-256-GCM first and its server follows
+    // the client's order (seen with `openssl s_server -brief` and a jsec client).
+    cipher: () => (tls ? "TLS_AES_256_GCM_SHA384" : ""),
+  };
+}
+
+export async function pullImpl(): Promise<PullImpl | null> {
+  if (IMPL === "jsec") return await jsecImpl();
+  if (RUNTIME === "deno" && IMPL === "native") return denoImpl(true);
+  if (RUNTIME === "deno" && IMPL === "raw") return denoImpl(false);
+  return null;
+}
+
+export async function writeAll(c: PConn, p: Uint8Array): Promise<void> {
+  // jsec writes everything; Deno conns may write less.
+  const n = await c.write(p);
+  if (typeof n === "number" && n < p.length) {
+    let off = n;
+    while (off < p.length) off += (await c.write(p.subarray(off))) as number;
+  }
+}
+
+export async function readExactly(c: PConn, buf: Uint8Array, want: number): Promise<void> {
+  let got = 0;
+  while (got < want) {
+    const n = await c.read(buf.subarray(got, want));
+    if (n === null) throw new Error(`early EOF after ${got} of ${want}`);
+    got += n;
+  }
+}
+
+export async function pullBulk(impl: PullImpl, warmBytes: number, bytes: number): Promise<number> {
+  const srv = await impl.listen();
+  const chunk = new Uint8Array(16 * 1024).fill(0x61);
+  const one = async (total: number) => {
+    const acc = srv.accept();
+    const c = await impl.connect(srv.port);
+    const s = await acc;
+    negotiated.cipher = impl.cipher?.(c) ?? "";
+    const sink = (async () => {
+      const buf = new Uint8Array(64 * 1024);
+      let got = 0;
+      while (got < total) {
+        const n = await s.read(buf);
+        if (n === null) throw new Error("server: early EOF");
+        got += n;
+      }
+      return performance.now();
+    })();
+    const t0 = performance.now();
+    for (let sent = 0; sent < total; sent += chunk.length) await writeAll(c, chunk);
+    const t1 = await sink;
+    await c.close();
+    await s.close();
+    return t1 - t0;
+  };
+  await one(warmBytes);
+  const ms = await one(bytes);
+  srv.close();
+  return ms;
+}
+
+export async function pullEcho(
+  impl: PullImpl,
+  warm: number,
+  count: number,
+  size: number,
+): Promise<number> {
+  const srv = await impl.listen();
+  const acc = srv.accept();
+  const c = await impl.connect(srv.port);
+  const s = await acc;
+  negotiated.cipher = impl.cipher?.(c) ?? "";
+  const server = (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await s.read(buf).catch(() => null);
+      if (n === null) return;
+      await writeAll(s, buf.subarray(0, n));
+    }
+  })();
+  const msg = new Uint8Array(size).fill(0x62);
+  const back = new Uint8Array(size);
+  const round = async (k: number) => {
+    for (let i = 0; i < k; i++) {
+      await writeAll(c, msg);
+      await readExactly(c, back, size);
+    }
+  };
+  await round(warm);
+  const t0 = performance.now();
+  await round(count);
+  const ms = performance.now() - t0;
+  await c.close();
+  await server;
+  await s.close();
+  srv.close();
+  return ms;
+}
+
+export async function pullHandshakes(
+  impl: PullImpl,
+  count: number,
+  resume: boolean,
+): Promise<{ ms: number; reused: number; cpuUs: number }> {
+  const srv = await impl.listen();
+  const server = (async () => {
+    const b = new Uint8Array(16);
+    for (;;) {
+      let s: PConn;
+      try {
+        s = await srv.accept();
+      } catch {
+        return;
+      }
+      (async () => {
+        try {
+          await readExactly(s, b, 1);
+          await writeAll(s, b.subarray(0, 1));
+          await s.read(b); // the client's close
+        } catch { /* peer gone */ }
+        await s.close();
+      })();
+    }
+  })();
+  const one = new Uint8Array([0x63]);
+  const b = new Uint8Array(16);
+  let session: Uint8Array | null = null;
+  let reused = 0;
+  const run = async (k: number, measure: boolean) => {
+    for (let i = 0; i < k; i++) {
+      const c = await impl.connect(srv.port, resume ? session : null);
+      await writeAll(c, one);
+      await readExactly(c, b, 1);
+      if (resume) {
+        if (measure && impl.reused && i === k - 1 && impl.reused(c)) reused++;
+        session = impl.session!(c) ?? session;
+      }
+      await c.close();
+    }
+  };
+  // Warm-up (and the first full handshake for resume): long enough for the JIT, since
+  // the C anchor (s_time) runs for seconds.
+  await run(Math.min(100, count), false);
+  const t0 = performance.now(), cpu0 = cpuMicros();
+  await run(count, true);
+  const ms = performance.now() - t0, cpuUs = cpuMicros() - cpu0;
+  srv.close();
+  server.catch(() => {});
+  return { ms, reused, cpuUs };
+}
+
+export async function pullIdle(impl: PullImpl, count: number): Promise<number> {
+  const srv = await impl.listen();
+  const held: PConn[] = [];
+  const open = async (k: number) => {
+    const batch = 25;
+    for (let i = 0; i < k; i += batch) {
+      await Promise.all(Array.from({ length: Math.min(batch, k - i) }, async () => {
+        const acc = srv.accept();
+        const c = await impl.connect(srv.port);
+        const s = await acc;
+        // One byte each way so both ends have finished the handshake and hold their buffers.
+        await writeAll(c, new Uint8Array([1]));
+        await readExactly(s, new Uint8Array(1), 1);
+        await writeAll(s, new Uint8Array([2]));
+        await readExactly(c, new Uint8Array(1), 1);
+        held.push(c, s);
+      }));
+    }
+  };
+  await open(50); // warm-up: code, pools, JIT
+  gc();
+  await sleep(100);
+  gc();
+  const before = rss();
+  await open(count);
+  gc();
+  await sleep(100);
+  gc();
+  const after = rss();
+  for (const c of held) await c.close();
+  srv.close();
+  return (after - before) / count;
+}
