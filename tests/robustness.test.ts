@@ -1,0 +1,131 @@
+// Hostile and careless input must give coded errors, never a crash: garbage,
+// truncated and bit-flipped handshakes fed straight into the sans-IO engines,
+// and calls after free or close, on the backend under test.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createEngine, TlsEngine, TlsError } from "../mod.ts";
+import { BACKEND, pki } from "./helpers.ts";
+
+const p = pki();
+
+/** A small deterministic PRNG (xorshift32), so failures reproduce. */
+function prng(seed: number): (n: number) => Uint8Array {
+  let x = seed || 1;
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = x & 0xff;
+    }
+    return out;
+  };
+}
+
+const client = () =>
+  createEngine({ serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+const server = () =>
+  createEngine({ server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+
+/** Feeds `data` and steps the handshake: "want-read", "done", or the TlsError code. Anything else fails. */
+function step(e: TlsEngine, data: Uint8Array): string {
+  try {
+    e.feed(data);
+    return e.handshake();
+  } catch (err) {
+    assert.ok(err instanceof TlsError, `not a TlsError: ${err}`);
+    assert.ok(["HANDSHAKE", "ALERT", "PROTOCOL", "CERT_VERIFY"].includes(err.code), err.message);
+    return err.code;
+  }
+}
+
+function drain(e: TlsEngine): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let d; (d = e.pull());) parts.push(d);
+  const out = new Uint8Array(parts.reduce((n, d) => n + d.length, 0));
+  let off = 0;
+  for (const d of parts) {
+    out.set(d, off);
+    off += d.length;
+  }
+  return out;
+}
+
+test("random garbage fed to client and server engines gives coded errors", () => {
+  const rand = prng(0x5eed);
+  for (let i = 0; i < 200; i++) {
+    const size = 1 + (rand(2)[0] << 4) + rand(1)[0];
+    for (const make of [client, server]) {
+      using e = make();
+      if (make === client) e.handshake(); // the client has sent its hello
+      step(e, rand(size));
+      drain(e);
+    }
+  }
+});
+
+test("every prefix of a real ClientHello leaves the server waiting or failing cleanly", () => {
+  using c = client();
+  c.handshake();
+  const hello = drain(c);
+  assert.ok(hello.length > 100);
+  for (let n = 1; n < hello.length; n += 7) {
+    using s = server();
+    assert.equal(step(s, hello.subarray(0, n)), "want-read", `prefix ${n}`);
+  }
+});
+
+test("a bit flipped anywhere in the server's first flight fails the client's handshake cleanly", () => {
+  using c0 = client();
+  c0.handshake();
+  const hello = drain(c0);
+  using s0 = server();
+  step(s0, hello);
+  const flight = drain(s0);
+  for (let pos = 0; pos < flight.length; pos += Math.max(1, Math.floor(flight.length / 60))) {
+    using c = client();
+    using s = server();
+    c.handshake();
+    step(s, drain(c));
+    const f = drain(s);
+    f[pos] ^= 0x40;
+    const r = step(c, f);
+    assert.notEqual(r, "done", `flip at ${pos} of ${f.length} went unnoticed`);
+  }
+});
+
+test("calls after free are CLOSED errors, free is idempotent", () => {
+  const e = client();
+  e.handshake();
+  e.free();
+  e.free();
+  for (
+    const call of [
+      () => e.handshake(),
+      () => e.feed(new Uint8Array(5)),
+      () => e.read(new Uint8Array(8)),
+      () => e.write(new Uint8Array(8)),
+      () => e.info(),
+    ]
+  ) {
+    assert.throws(call, (err: unknown) => err instanceof TlsError && err.code === "CLOSED");
+  }
+  assert.equal(e.pull(), null);
+});
+
+test("wrong argument types are TypeErrors before anything reaches C", () => {
+  using e = client();
+  assert.throws(() => e.feed("text" as never), TypeError);
+  assert.throws(() => e.read(null as never), TypeError);
+  assert.throws(() => e.write([1, 2] as never), TypeError);
+  assert.throws(
+    () => e.exportKeyingMaterial("x", -1),
+    (err: unknown) => err instanceof TlsError && err.code === "INVALID_OPTION",
+  );
+});
+
+test("exporting keying material before the handshake is an error, not garbage", () => {
+  using e = client();
+  assert.throws(() => e.exportKeyingMaterial("EXPERIMENTAL x", 16), TlsError);
+});
