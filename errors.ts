@@ -56,6 +56,7 @@ export class TlsError extends Error {
   /** For `INVALID_OPTION`: the option at fault. */
   readonly option?: string;
 
+  /** Creates a TLS error with a code, a message and optional extra fields. */
   constructor(code: TlsErrorCode, message: string, init: TlsErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "TlsError";
@@ -97,6 +98,7 @@ export class CryptoError extends Error {
   /** The backend's own error text, when there is one. */
   readonly detail?: string;
 
+  /** Creates a crypto error with a code, a message and optional detail and cause. */
   constructor(
     code: CryptoErrorCode,
     message: string,

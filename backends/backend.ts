@@ -20,17 +20,29 @@ export type ClientAuth = "none" | "request" | "require";
 
 /** What a backend (and the loaded version of its library) can do. */
 export interface Capabilities {
+  /** True when TLS 1.2 is supported. */
   tls12: boolean;
+  /** True when TLS 1.3 is supported. */
   tls13: boolean;
+  /** True when DTLS 1.2 is supported. */
   dtls12: boolean;
+  /** True when DTLS 1.3 is supported. */
   dtls13: boolean;
+  /** True when TLS 1.3 KeyUpdate is supported. */
   keyUpdate: boolean;
+  /** True when OCSP stapling is supported. */
   ocsp: boolean;
+  /** True when keying material can be exported (RFC 5705 / RFC 8446 §7.5). */
   exportKeyingMaterial: boolean;
+  /** True when sessions can be resumed. */
   sessionResumption: boolean;
+  /** True when session tickets are supported. */
   sessionTickets: boolean;
+  /** True when ALPN is supported. */
   alpn: boolean;
+  /** True when SNI (server name indication) is supported. */
   sni: boolean;
+  /** True when key logging (NSS key log format) is supported. */
   keylog: boolean;
   /** Key-exchange groups the library offers, in the names `groups` accepts. */
   groups: string[];
@@ -48,7 +60,9 @@ export interface CertInfo {
   commonName: string | null;
   /** Subject alternative names, e.g. "DNS:localhost", "IP:127.0.0.1", "email:a@b". */
   san: string[];
+  /** Start of the validity period. */
   notBefore: Date;
+  /** End of the validity period. */
   notAfter: Date;
   /** Serial number, upper-case hex. */
   serial: string;
@@ -152,12 +166,19 @@ export const EOF = -1;
 
 /** What an engine knows about its connection after the handshake. */
 export interface EngineInfo {
+  /** Negotiated protocol version. */
   protocol: "TLSv1.2" | "TLSv1.3" | "DTLSv1.2" | "DTLSv1.3";
+  /** Negotiated cipher suite, IANA name (e.g. "TLS_AES_128_GCM_SHA256"); empty if none. */
   cipher: string;
+  /** Symmetric key strength of the cipher suite in bits (0 if unknown). */
   cipherBits: number;
+  /** Negotiated ALPN protocol, or null when none was agreed. */
   alpnProtocol: string | null;
+  /** The SNI host name of the connection, or null when there is none. */
   serverName: string | null;
+  /** True when the session was resumed rather than fully negotiated. */
   sessionReused: boolean;
+  /** The peer's leaf certificate, or null when it sent none. */
   peerCertificate: CertInfo | null;
   /** The peer's chain as sent, leaf first. */
   peerCertificateChain: CertInfo[];

@@ -63,12 +63,19 @@ export interface KeyInput {
 
 /** Distinguished-name fields. */
 export interface SubjectFields {
+  /** Common name (CN). */
   commonName?: string;
+  /** Country (C), a two-letter code. */
   country?: string;
+  /** State or province (ST). */
   state?: string;
+  /** Locality, e.g. a city (L). */
   locality?: string;
+  /** Organization (O). */
   organization?: string;
+  /** Organizational unit (OU). */
   organizationalUnit?: string;
+  /** Email address (the emailAddress attribute). */
   emailAddress?: string;
 }
 
@@ -105,9 +112,13 @@ export interface ExportKeyParams {
 
 /** What `keyInfo` reports. */
 export interface KeyDetails {
+  /** Key type: "rsa", "ec", "ed25519", ... */
   type: string;
+  /** Key size in bits. */
   bits: number;
+  /** The curve for EC keys ("P-256", ...), else null. */
   curve: string | null;
+  /** True when the key given was a private key. */
   isPrivate: boolean;
   /** The public key, SPKI PEM. */
   publicKey: string;

@@ -76,9 +76,13 @@ export function getBackend(name?: BackendName): Backend {
 
 /** What {@link backendInfo} reports. */
 export interface BackendInfo {
+  /** The backend's name. */
   name: BackendName;
+  /** The loaded library's version string, e.g. "OpenSSL 3.0.19 27 Jan 2026" or "mbed TLS 2.28.3". */
   version: string;
+  /** Paths of the native libraries as loaded. */
   libraries: string[];
+  /** What the backend can do. */
   capabilities: Capabilities;
 }
 

@@ -90,16 +90,21 @@ export function certDers(data: Uint8Array): Uint8Array[] {
 export interface CsrInfo {
   /** Subject as an RFC 4514 string, most specific first. */
   subject: string;
+  /** The subject's common name, when it has one. */
   commonName: string | null;
   /** Subject attributes by short name ("CN", "O", "C", ...). */
   subjectFields: Record<string, string>;
   /** SAN from the extensionRequest attribute. */
   san: string[];
+  /** "rsa", "ec", "ed25519", "ed448", ... */
   publicKeyType: string;
+  /** Key size in bits (RSA modulus, EC field size). */
   publicKeyBits: number;
+  /** The curve for EC keys ("P-256", ...), else null. */
   curve: string | null;
   /** The public key, SPKI DER. */
   publicKeyDer: Uint8Array;
+  /** The CSR itself, DER. */
   der: Uint8Array;
 }
 

@@ -45,9 +45,13 @@ export interface CertSubjectOptions {
   san?: string[];
   /** Two-letter country code. */
   country?: string;
+  /** Subject organization (O). */
   organization?: string;
+  /** Subject organizational unit (OU). */
   organizationalUnit?: string;
+  /** Subject state or province (ST). */
   state?: string;
+  /** Subject locality, e.g. a city (L). */
   locality?: string;
   /** Make a CA (basicConstraints CA:TRUE, keyUsage keyCertSign). Default false (a TLS leaf). */
   isCa?: boolean;

@@ -24,6 +24,7 @@ export type { CipherName } from "../backends/crypto_provider.ts";
 
 /** What {@link cipherInfo} reports. */
 export interface CipherInfo {
+  /** The cipher's name, e.g. "aes-128-gcm". */
   name: CipherName;
   /** Key size in bytes. */
   keyLength: number;

@@ -66,7 +66,9 @@ const KEY_TYPES: readonly KeyTypeName[] = [
 
 /** A key pair as PEM: PKCS#8 private key and SPKI public key. */
 export interface KeyPair {
+  /** The private key, PKCS#8 PEM. */
   privateKey: string;
+  /** The public key, SPKI PEM. */
   publicKey: string;
 }
 
@@ -227,7 +229,9 @@ export function detectFormat(data: string | Uint8Array): KeyFormat | "unknown" {
  * ```
  */
 export function convertKey(key: KeyLike, to: "pem" | "pkcs8-pem", options?: KeyOptions): string;
+/** Re-encodes a key as DER bytes ("der" or "pkcs8-der"). */
 export function convertKey(key: KeyLike, to: "der" | "pkcs8-der", options?: KeyOptions): Uint8Array;
+/** Re-encodes a key as PEM text or DER bytes, as `to` says. */
 export function convertKey(key: KeyLike, to: KeyFormat, options?: KeyOptions): string | Uint8Array;
 export function convertKey(
   key: KeyLike,
@@ -252,7 +256,9 @@ export function convertKey(
  * synchronous.
  */
 export function convertCert(cert: string | Uint8Array, to: "pem"): string;
+/** Converts certificates to DER (the first certificate only). */
 export function convertCert(cert: string | Uint8Array, to: "der"): Uint8Array;
+/** Converts certificates to PEM text or DER bytes, as `to` says. */
 export function convertCert(cert: string | Uint8Array, to: "pem" | "der"): string | Uint8Array;
 export function convertCert(cert: string | Uint8Array, to: "pem" | "der"): string | Uint8Array {
   const f = oneOf("to", to, ["pem", "der"] as const);

@@ -37,6 +37,7 @@ export type OcspCertStatus = "good" | "revoked" | "unknown";
 export interface OcspSingleResponse {
   /** The certificate's serial number, upper-case hex (as `CertInfo.serial`). */
   serial: string;
+  /** Whether the certificate is good, revoked or unknown. */
   certStatus: OcspCertStatus;
   /** When the status was known to be correct. */
   thisUpdate: Date;
@@ -50,6 +51,7 @@ export interface OcspSingleResponse {
 
 /** A successful response: the first certificate's status, and all of them. */
 export interface OcspSuccessfulResponse extends OcspSingleResponse {
+  /** Always "successful". */
   status: "successful";
   /** When the responder signed the response. */
   producedAt: Date;
@@ -59,6 +61,7 @@ export interface OcspSuccessfulResponse extends OcspSingleResponse {
 
 /** A response that carries only an error status (no certificate status). */
 export interface OcspErrorResponse {
+  /** The responder's error status. */
   status: Exclude<OcspResponseStatus, "successful">;
 }
 

@@ -190,7 +190,9 @@ function cmsDer(arg: string, v: unknown): Uint8Array {
 export interface CmsSignOptions extends BackendOption {
   /** The signer's certificate and key. */
   cert: KeyLike;
+  /** The signer's private key, PEM or DER. */
   key: KeyLike;
+  /** Password of `key`, when it is encrypted. */
   keyPassword?: string;
   /** Extra certificates to include (the chain). */
   chain?: (string | Uint8Array)[];

@@ -307,6 +307,7 @@ export class TlsListener implements AsyncIterable<TlsConn>, Disposable {
     );
   }
 
+  /** Yields each established connection until the listener is closed. */
   async *[Symbol.asyncIterator](): AsyncIterator<TlsConn> {
     while (!this.#closed || this.#ready.length) {
       try {
@@ -386,6 +387,7 @@ export type ServeOptions = ListenOptions & {
 
 /** What {@link serve} returns. */
 export interface TlsServer {
+  /** The address the server listens on. */
   readonly addr: Addr;
   /** Settles once the server has shut down and every handler has returned. */
   readonly finished: Promise<void>;

@@ -10,15 +10,21 @@ import { runtime } from "../backends/registry.ts";
 
 /** A socket address. */
 export interface Addr {
+  /** Host name or IP address; empty for Unix sockets. */
   hostname: string;
+  /** Port number; 0 for Unix sockets. */
   port: number;
+  /** The kind of socket. */
   transport: "tcp" | "udp" | "unix";
+  /** The socket's file path (Unix sockets only). */
   path?: string;
 }
 
 /** A pair of Web Streams carrying bytes. */
 export interface Duplex {
+  /** The bytes coming in. */
   readable: ReadableStream<Uint8Array>;
+  /** The bytes going out. */
   writable: WritableStream<Uint8Array>;
 }
 

@@ -3,7 +3,7 @@
 // and calls after free or close, on the backend under test.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createEngine, TlsEngine, TlsError } from "../mod.ts";
+import { createEngine, type TlsEngine, TlsError } from "../mod.ts";
 import { BACKEND, pki } from "./helpers.ts";
 
 const p = pki();
