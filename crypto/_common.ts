@@ -124,10 +124,19 @@ export function keyInput(arg: string, v: unknown, password?: unknown): KeyInput 
   } else {
     return invalid(arg, v, "PEM text or DER bytes");
   }
-  if (password !== undefined && typeof password !== "string") {
-    invalid("password", password, "a string");
-  }
+  if (password !== undefined) checkPassword("password", password);
   return password === undefined ? { data } : { data, password: password as string };
+}
+
+/**
+ * A password for C: a string with no NUL, which would silently cut it short
+ * (and weaken it) in the library.
+ */
+export function checkPassword(arg: string, v: unknown): string {
+  if (typeof v !== "string" || v.includes("\0")) {
+    invalid(arg, "(hidden)", "a string with no NUL characters");
+  }
+  return v as string;
 }
 
 /** Certificate input as bytes (PEM or DER), checked only for type. */

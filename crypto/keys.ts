@@ -26,6 +26,7 @@ import {
   bytes,
   type BytesLike,
   certBytes,
+  checkPassword,
   int,
   invalid,
   keyInput,
@@ -160,8 +161,8 @@ export function exportKey(key: KeyLike, options: ExportKeyOptions = {}): string 
     ? "pem"
     : oneOf("format", options.format, ["pem", "der"]);
   if (options.outputPassword !== undefined) {
-    if (typeof options.outputPassword !== "string" || options.outputPassword.length === 0) {
-      invalid("outputPassword", options.outputPassword, "a non-empty string");
+    if (checkPassword("outputPassword", options.outputPassword).length === 0) {
+      invalid("outputPassword", "(empty)", "a non-empty string");
     }
     if (options.public) invalid("outputPassword", "(set)", "no password for a public key");
   }

@@ -16,6 +16,7 @@ import {
   bytes,
   type BytesLike,
   certBytes,
+  checkPassword,
   invalid,
   keyInput,
   type KeyLike,
@@ -151,7 +152,7 @@ function certList(arg: string, v: unknown): Uint8Array[] {
 export function createPkcs12(options: Pkcs12Options): Promise<Uint8Array> {
   return later(() => {
     if (typeof options !== "object" || options === null) invalid("options", options, "an object");
-    if (typeof options.password !== "string") invalid("password", options.password, "a string");
+    checkPassword("password", options.password);
     if (options.friendlyName !== undefined && typeof options.friendlyName !== "string") {
       invalid("friendlyName", options.friendlyName, "a string");
     }
@@ -177,7 +178,7 @@ export function parsePkcs12(
 ): Promise<{ key: string | null; cert: string | null; ca: string[]; friendlyName: string | null }> {
   return later(() => {
     const d = u8("data", data);
-    if (typeof password !== "string") invalid("password", password, "a string");
+    checkPassword("password", password);
     return need("parsePkcs12", "parsePkcs12", options.backend)(d, password);
   });
 }

@@ -7,7 +7,7 @@
 
 import { invalidOption, TlsError } from "../errors.ts";
 import { isIp } from "../streams/context.ts";
-import { handshakeTimeoutOf, portOf, signalOf } from "../streams/options.ts";
+import { checkServerName, handshakeTimeoutOf, portOf, signalOf } from "../streams/options.ts";
 import type { ClientConnOptions } from "../streams/tls.ts";
 import { DEFAULT_DTLS_HANDSHAKE_TIMEOUT, DtlsConn } from "./conn.ts";
 import { dtlsContext } from "./context.ts";
@@ -75,7 +75,7 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   const signal = signalOf(o);
   const timeout = handshakeTimeoutOf(o, DEFAULT_DTLS_HANDSHAKE_TIMEOUT);
   const name = o.serverName ?? hostname;
-  if (typeof name !== "string" || !name) invalidOption("serverName", name, "a host name");
+  const serverName = checkServerName(name);
   if (o.session !== undefined && !(o.session instanceof Uint8Array)) {
     invalidOption("session", o.session, "a Uint8Array from exportSession()");
   }
@@ -87,8 +87,8 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   try {
     const address = normalizeHost(await resolveHost(hostname));
     const engine = context.newEngine({
-      serverName: isIp(name) ? null : name,
-      verifyName: context.config.verify ? name : null,
+      serverName: isIp(serverName) ? null : serverName,
+      verifyName: context.config.verify ? serverName : null,
       session: o.session as Uint8Array | undefined,
     });
     const made: { conn?: DtlsConn } = {}; // set once the socket exists

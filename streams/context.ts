@@ -17,6 +17,7 @@ import type {
 import { getBackend } from "../backends/registry.ts";
 import {
   buildConfig,
+  checkServerName,
   type ClientContextOptions,
   type Pem,
   pemBytes,
@@ -321,9 +322,7 @@ export function createEngine(options: EngineCreateOptions = {}): TlsEngine {
   const { context, owned } = resolveContext(o, side, o.datagram === true);
   try {
     const serverName = o.serverName;
-    if (serverName !== undefined && (typeof serverName !== "string" || !serverName)) {
-      invalidOption("serverName", serverName, "a host name");
-    }
+    if (serverName !== undefined) checkServerName(serverName);
     if (o.session !== undefined && !(o.session instanceof Uint8Array)) {
       invalidOption("session", o.session, "a Uint8Array");
     }

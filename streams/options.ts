@@ -229,8 +229,12 @@ export function buildConfig(
   if (o.keylog !== undefined && typeof o.keylog !== "function") {
     invalidOption("keylog", o.keylog, "a function");
   }
-  if (o.keyPassword !== undefined && typeof o.keyPassword !== "string") {
-    invalidOption("keyPassword", "(not a string)", "a string");
+  if (
+    o.keyPassword !== undefined &&
+    (typeof o.keyPassword !== "string" || o.keyPassword.includes("\0"))
+  ) {
+    // A NUL would cut the password short in C.
+    invalidOption("keyPassword", "(hidden)", "a string with no NUL characters");
   }
   const verify = side === "client" ? optBool(o, "verify", true) : true;
   const clientAuth = side === "server" ? optEnum(o, "clientAuth", CLIENT_AUTH, "none") : "none";
@@ -337,4 +341,19 @@ export function portOf(v: unknown, option = "port"): number {
     invalidOption(option, v, "an integer from 0 to 65535");
   }
   return v;
+}
+
+/**
+ * Validates the name a client verifies (and sends as SNI). A NUL or other
+ * control character would cut the name short in C and verify a different one.
+ */
+export function checkServerName(name: unknown): string {
+  if (typeof name !== "string" || !name || name.length > 255 || /[\x00-\x20\x7f]/.test(name)) {
+    invalidOption(
+      "serverName",
+      name,
+      "a host name or IP address (no spaces or control characters)",
+    );
+  }
+  return name;
 }

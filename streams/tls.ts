@@ -10,6 +10,7 @@ import { getBackend } from "../backends/registry.ts";
 import { TlsConn } from "./conn.ts";
 import { isIp, resolveContext, type TlsContext } from "./context.ts";
 import {
+  checkServerName,
   type ClientContextOptions,
   handshakeTimeoutOf,
   portOf,
@@ -80,9 +81,7 @@ async function clientOver(
   const { context, owned } = ctx;
   try {
     const name = options.serverName ?? dfltName;
-    if (name !== undefined && (typeof name !== "string" || !name)) {
-      invalidOption("serverName", name, "a host name");
-    }
+    if (name !== undefined) checkServerName(name);
     if (options.session !== undefined && !(options.session instanceof Uint8Array)) {
       invalidOption("session", options.session, "a Uint8Array from exportSession()");
     }

@@ -515,3 +515,19 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe("passwords for C", () => {
+  it("a NUL in a password is refused, never silently cut short", async () => {
+    const { privateKey } = await generateKey("p256");
+    const nul = "strong\0password";
+    assert.throws(
+      () => exportKey(privateKey, { outputPassword: nul }),
+      (e: unknown) =>
+        e instanceof CryptoError && e.code === "INVALID_ARGUMENT" && !e.message.includes("strong"),
+    );
+    assert.throws(
+      () => loadKey(privateKey, { password: nul }),
+      (e: unknown) => e instanceof CryptoError && e.code === "INVALID_ARGUMENT",
+    );
+  });
+});

@@ -352,6 +352,9 @@ test("bad options give INVALID_OPTION naming the option", async () => {
     [{ port, signal: "stop" }, "signal"],
     [{ port, hostname: "" }, "hostname"],
     [{ port, ciphers: "" }, "ciphers"],
+    [{ port, serverName: "evil.test\0localhost" }, "serverName"], // C would verify "evil.test"
+    [{ port, serverName: "a b" }, "serverName"],
+    [{ port, cert: p.client.cert, key: p.client.key, keyPassword: "pass\0word" }, "keyPassword"],
   ];
   for (const [opts, option] of cases) {
     await assert.rejects(
