@@ -348,6 +348,7 @@ export function portOf(v: unknown, option = "port"): number {
  * control character would cut the name short in C and verify a different one.
  */
 export function checkServerName(name: unknown): string {
+  // deno-lint-ignore no-control-regex -- control characters are exactly what is refused
   if (typeof name !== "string" || !name || name.length > 255 || /[\x00-\x20\x7f]/.test(name)) {
     invalidOption(
       "serverName",
