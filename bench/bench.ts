@@ -33,7 +33,8 @@ import { createServer } from "node:net";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Any, argv, g, makeCerts, parseArgs, RUNTIME } from "./common.ts";
+import { type Any, argv, g, makeCerts, parseArgs, RUNTIME, type Sample } from "./common.ts";
+import { compile, sTime } from "./native.ts";
 
 const A = parseArgs(argv());
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -75,14 +76,6 @@ function runtimeExe(rt: "deno" | "bun"): string | null {
   }
 }
 
-interface Sample {
-  value: number;
-  unit: string;
-  skipped?: string;
-  error?: string;
-  [k: string]: unknown;
-}
-
 function runChild(
   cmd: string,
   args: string[],
@@ -119,118 +112,6 @@ function caseArgs(rt: "deno" | "bun", args: string[]): [string, string[]] | null
   return rt === "deno"
     ? [exe, ["run", "-A", "--unstable-net", "--v8-flags=--expose-gc", script, ...args]]
     : [exe, [script, ...args]];
-}
-
-// ---------------------------------------------------------------------------
-// openssl s_server / s_time: the handshake ceiling of the same libssl in C.
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as Any).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** CPU time (user + system) of a running process, in µs (Linux /proc; null elsewhere). */
-function procCpuMicros(pid: number | undefined): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15)
-    return Number.isFinite(ticks) ? ticks * 1e4 : null; // USER_HZ is 100 on Linux
-  } catch {
-    return null;
-  }
-}
-
-/** The children's CPU time (user + system) from the last line `times` printed, in µs. */
-function timesMicros(out: string): number | null {
-  const m = out.match(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/);
-  if (!m) return null;
-  return 1e6 * (60 * Number(m[1]) + Number(m[2]) + 60 * Number(m[3]) + Number(m[4]));
-}
-
-async function sTime(
-  certFile: string,
-  keyFile: string,
-  mode: "-new" | "-reuse",
-  extra: string[],
-): Promise<Sample> {
-  const port = await freePort();
-  const server = spawn("openssl", [
-    "s_server",
-    "-cert",
-    certFile,
-    "-key",
-    keyFile,
-    "-accept",
-    `127.0.0.1:${port}`,
-    "-quiet",
-    "-naccept",
-    "10000000",
-    ...extra,
-  ], { stdio: ["ignore", "ignore", "ignore"] });
-  try {
-    await new Promise((r) => setTimeout(r, 300));
-    const t0 = performance.now();
-    const s = await new Promise<{ out: string; ms: number }>((resolve) => {
-      // `times` after s_time prints the client's CPU time (its last line).
-      const c = spawn("sh", [
-        "-c",
-        'openssl s_time "$@"; times',
-        "sh",
-        "-connect",
-        `127.0.0.1:${port}`,
-        mode,
-        "-time",
-        String(STIME),
-        ...extra,
-      ], {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      c.stdout.on("data", (d: Uint8Array) => (out += d));
-      c.stderr.on("data", (d: Uint8Array) => (out += d));
-      c.on("close", () => resolve({ out, ms: performance.now() - t0 }));
-    });
-    // "N connections in T real seconds": T is whole seconds, so divide by our own wall clock.
-    const m = [...s.out.matchAll(/(\d+) connections in \d+ real seconds/g)].pop();
-    if (!m) return { value: NaN, unit: "", error: `s_time: ${s.out.slice(-300)}` };
-    const reusedMarks = (s.out.match(/r/g) ?? []).length; // s_time prints 'r' per resumed connection
-    const conns = Number(m[1]);
-    const clientCpu = timesMicros(s.out);
-    const serverCpu = procCpuMicros(server.pid);
-    return {
-      value: conns / (s.ms / 1000),
-      unit: "hs/s",
-      conns,
-      reused: mode === "-reuse" ? reusedMarks > 10 : undefined,
-      ...(clientCpu !== null && serverCpu !== null
-        ? { cpuUsPerConn: (clientCpu + serverCpu) / conns }
-        : {}),
-    };
-  } finally {
-    server.kill("SIGTERM");
-  }
-}
-
-// ---------------------------------------------------------------------------
-// The C loops (engine to engine in memory), compiled here if a compiler exists.
-
-function compile(src: string, out: string, libs: string[]): string | null {
-  try {
-    execFileSync("cc", ["-O2", "-o", out, join(HERE, "c", src), ...libs], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    return out;
-  } catch (e) {
-    log(`  (could not compile ${src}: ${String((e as Error).message).split("\n")[0]})`);
-    return null;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -458,7 +339,7 @@ async function main(): Promise<void> {
           group,
           `openssl s_time -new (C, 2 processes)`,
           "C",
-          () => sTime(leaf.certFile, leaf.keyFile, "-new", []),
+          () => sTime(leaf.certFile, leaf.keyFile, "-new", [], STIME),
         );
         for (const rt of RUNTIMES) {
           const got: Record<string, Row> = {};
@@ -499,7 +380,7 @@ async function main(): Promise<void> {
           group,
           `openssl s_time -reuse ${stArgs.join(" ")} (C)`,
           "C",
-          () => sTime(leaf.certFile, leaf.keyFile, "-reuse", [...stArgs]),
+          () => sTime(leaf.certFile, leaf.keyFile, "-reuse", [...stArgs], STIME),
         );
         for (const rt of RUNTIMES) {
           const got: Record<string, Row> = {};
@@ -529,7 +410,7 @@ async function main(): Promise<void> {
     if (want("loop")) {
       // Engine to engine in memory, no sockets: the FFI engine against the same loop in C.
       const tmp = certs.dir;
-      const ol = compile("openssl_loop.c", join(tmp, "openssl_loop"), ["-lssl", "-lcrypto"]);
+      const ol = compile("openssl_loop.c", join(tmp, "openssl_loop"), ["-lssl", "-lcrypto"], log);
       const leaf = certs.ecdsa;
       const c = ol
         ? await measureCmd(
@@ -559,7 +440,7 @@ async function main(): Promise<void> {
         "-lmbedtls",
         "-lmbedx509",
         "-lmbedcrypto",
-      ]);
+      ], log);
       for (const rt of RUNTIMES) {
         log(`  ${rt} mbedtls probe ...`);
         const probe = await measure("mbedtls", "jsec/mbedtls bulk", rt, [

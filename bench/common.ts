@@ -138,3 +138,12 @@ export function loadCerts(dir: string): CertSet {
     rsa: pair("rsa"),
   };
 }
+
+/** One measurement of one case. */
+export interface Sample {
+  value: number;
+  unit: string;
+  skipped?: string;
+  error?: string;
+  [k: string]: unknown;
+}
