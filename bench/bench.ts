@@ -29,11 +29,10 @@
  */
 
 import { execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Any, argv, g, makeCerts, parseArgs, RUNTIME, type Sample } from "./common.ts";
+import { argv, g, makeCerts, parseArgs, RUNTIME, type Sample } from "./common.ts";
 import { compile, sTime } from "./native.ts";
 
 const A = parseArgs(argv());
