@@ -159,6 +159,14 @@ export interface EngineOptions {
 /** Progress of a handshake step. */
 export type HandshakeState = "done" | "want-read";
 
+/**
+ * True for an IPv4 or IPv6 address literal: such a name is checked against IP
+ * SANs and never sent as SNI (RFC 6066 §3). One answer for every layer.
+ */
+export function isIpLiteral(name: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(":");
+}
+
 /** `Engine.read` result: no plaintext until more ciphertext is fed. */
 export const WANT_READ = 0;
 /** `Engine.read` result: the peer sent close_notify. */

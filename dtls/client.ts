@@ -6,7 +6,7 @@
  */
 
 import { invalidOption, TlsError } from "../errors.ts";
-import { isIp } from "../streams/context.ts";
+import { isIpLiteral } from "../backends/backend.ts";
 import { checkServerName, handshakeTimeoutOf, portOf, signalOf } from "../streams/options.ts";
 import type { ClientConnOptions } from "../streams/tls.ts";
 import { DEFAULT_DTLS_HANDSHAKE_TIMEOUT, DtlsConn } from "./conn.ts";
@@ -87,7 +87,7 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   try {
     const address = normalizeHost(await resolveHost(hostname));
     const engine = context.newEngine({
-      serverName: isIp(serverName) ? null : serverName,
+      serverName: isIpLiteral(serverName) ? null : serverName,
       verifyName: context.config.verify ? serverName : null,
       session: o.session as Uint8Array | undefined,
     });

@@ -9,6 +9,7 @@
 import { lookup } from "node:dns/promises";
 import { TlsError } from "../errors.ts";
 import { runtime } from "../backends/registry.ts";
+import { isIpLiteral } from "../backends/backend.ts";
 import type { Addr } from "../streams/transport.ts";
 
 /** Where a datagram came from or goes to. */
@@ -46,7 +47,7 @@ export function peerKey(p: UdpPeer): string {
 
 /** Resolves a host name to an address literal (IPv4 first, as most servers listen there). */
 export async function resolveHost(hostname: string): Promise<string> {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(hostname) || hostname.includes(":")) return hostname;
+  if (isIpLiteral(hostname)) return hostname;
   try {
     const all = await lookup(hostname, { all: true });
     const v4 = all.find((a) => a.family === 4);

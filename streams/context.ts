@@ -14,6 +14,7 @@ import type {
   HandshakeState,
   NativeContext,
 } from "../backends/backend.ts";
+import { isIpLiteral } from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
 import {
   buildConfig,
@@ -328,7 +329,7 @@ export function createEngine(options: EngineCreateOptions = {}): TlsEngine {
     }
     const name = serverName as string | undefined;
     const engine = context.newEngine({
-      serverName: name && !isIp(name) ? name : null,
+      serverName: name && !isIpLiteral(name) ? name : null,
       verifyName: name ?? null,
       session: o.session as Uint8Array | undefined,
     });
@@ -337,9 +338,4 @@ export function createEngine(options: EngineCreateOptions = {}): TlsEngine {
     if (owned) context.free();
     throw e;
   }
-}
-
-/** True for an IPv4 or IPv6 literal (no SNI is sent for those, RFC 6066 §3). */
-export function isIp(name: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(":");
 }

@@ -8,7 +8,8 @@
 import { invalidOption, TlsError } from "../errors.ts";
 import { getBackend } from "../backends/registry.ts";
 import { TlsConn } from "./conn.ts";
-import { isIp, resolveContext, type TlsContext } from "./context.ts";
+import { resolveContext, type TlsContext } from "./context.ts";
+import { isIpLiteral } from "../backends/backend.ts";
 import {
   checkServerName,
   type ClientContextOptions,
@@ -108,7 +109,7 @@ async function clientOver(
       );
     }
     const engine = context.newEngine({
-      serverName: name && !isIp(name as string) ? name as string : null,
+      serverName: name && !isIpLiteral(name as string) ? name as string : null,
       verifyName: (name as string | undefined) ?? null,
       session: options.session as Uint8Array | undefined,
       requestOcsp: requestOcsp === true, // per connection, also with a shared context

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import type { BackendName } from "../mod.ts";
+import { type BackendName, connect, listen, type TlsConn, type TlsListener } from "../mod.ts";
 
 /** The backend the suite runs under (the matrix sets JSEC_BACKEND). */
 export const BACKEND: BackendName = (process.env.JSEC_BACKEND as BackendName) || "openssl";
@@ -389,4 +389,32 @@ export function have(cmd: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A jsec TLS server on 127.0.0.1, a free port, the test PKI's localhost certificate. */
+export function localServer(extra: Record<string, unknown> = {}): TlsListener {
+  const p = pki();
+  return listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+    ...extra,
+  });
+}
+
+/** A client connected to `s` as "localhost", trusting the test CA, and the server's end. */
+export async function connectedPair(
+  s: TlsListener,
+  extra: Record<string, unknown> = {},
+): Promise<[TlsConn, TlsConn]> {
+  const c = connect({
+    hostname: "localhost",
+    port: s.addr.port,
+    caCerts: [pki().ca.cert],
+    backend: BACKEND,
+    ...extra,
+  });
+  return await Promise.all([c, s.accept()]);
 }

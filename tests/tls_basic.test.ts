@@ -3,36 +3,21 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { connect, listen, serve, type TlsConn, type TlsListener } from "../mod.ts";
-import { BACKEND, dec, enc, HAS_TLS13, pki, readAll, readExactly, tempDir } from "./helpers.ts";
+import { connect, listen, serve, type TlsConn } from "../mod.ts";
+import {
+  BACKEND,
+  connectedPair as pair,
+  dec,
+  enc,
+  HAS_TLS13,
+  localServer as server,
+  pki,
+  readAll,
+  readExactly,
+  tempDir,
+} from "./helpers.ts";
 
 const p = pki();
-
-function server(extra: Record<string, unknown> = {}): TlsListener {
-  return listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-    ...extra,
-  });
-}
-
-async function pair(
-  s: TlsListener,
-  extra: Record<string, unknown> = {},
-): Promise<[TlsConn, TlsConn]> {
-  const c = connect({
-    hostname: "localhost",
-    port: s.addr.port,
-    caCerts: [p.ca.cert],
-    backend: BACKEND,
-    ...extra,
-  });
-  const [client, srv] = await Promise.all([c, s.accept()]);
-  return [client, srv];
-}
 
 test("round trip and connection info on both ends", async () => {
   using s = server();

@@ -4,20 +4,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
 import { connect, createContext, listen, TlsError, type TlsListener } from "../mod.ts";
-import { BACKEND, dec, enc, HAS_TLS13, pki, readExactly } from "./helpers.ts";
+import {
+  BACKEND,
+  dec,
+  enc,
+  HAS_TLS13,
+  localServer as server,
+  pki,
+  readExactly,
+} from "./helpers.ts";
 
 const p = pki();
-
-function server(extra: Record<string, unknown> = {}): TlsListener {
-  return listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-    ...extra,
-  });
-}
 
 function client(s: TlsListener, extra: Record<string, unknown> = {}) {
   return connect({

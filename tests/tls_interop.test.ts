@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as nodeTls from "node:tls";
-import { connect, listen, serve, type TlsListener } from "../mod.ts";
+import { connect, serve } from "../mod.ts";
 import {
   BACKEND,
   dec,
@@ -11,6 +11,7 @@ import {
   freePort,
   HAS_TLS13,
   have,
+  localServer as server,
   opensslServer,
   pki,
   readExactly,
@@ -21,17 +22,6 @@ import {
 
 const p = pki();
 const versions = HAS_TLS13 ? ["1.2", "1.3"] as const : ["1.2"] as const;
-
-function server(extra: Record<string, unknown> = {}): TlsListener {
-  return listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-    ...extra,
-  });
-}
 
 for (const v of versions) {
   test(`jsec client ↔ openssl s_server, TLS ${v}`, async () => {

@@ -6,9 +6,16 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { backendInfo, connect, createContext, listen, type TlsListener } from "../mod.ts";
+import { backendInfo, connect, createContext } from "../mod.ts";
 import { parseOcspResponse } from "../crypto/mod.ts";
-import { BACKEND, opensslServer, pki, startPeer, tempDir } from "./helpers.ts";
+import {
+  BACKEND,
+  localServer as server,
+  opensslServer,
+  pki,
+  startPeer,
+  tempDir,
+} from "./helpers.ts";
 
 const p = pki();
 const OCSP = BACKEND === "openssl";
@@ -56,17 +63,6 @@ function makeResponses(): { good: Uint8Array; revoked: Uint8Array; serial: strin
 const r = makeResponses();
 const goodFile = join(tempDir(), "good.der");
 writeFileSync(goodFile, r.good);
-
-function server(extra: Record<string, unknown> = {}): TlsListener {
-  return listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-    ...extra,
-  });
-}
 
 /** A jsec client's view of a jsec server with `serverExtra`; returns the client's info. */
 async function stapled(serverExtra: Record<string, unknown>, clientExtra = {}) {

@@ -2,47 +2,21 @@
 // tickets, security levels, post-quantum groups, and trustCertificate on a live context.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { backendInfo, connect, createContext, trustCertificate } from "../mod.ts";
 import {
-  backendInfo,
-  connect,
-  createContext,
-  listen,
-  type TlsConn,
-  type TlsListener,
-  trustCertificate,
-} from "../mod.ts";
-import { BACKEND, dec, enc, pki, readExactly, startPeer } from "./helpers.ts";
+  BACKEND,
+  connectedPair as pair,
+  dec,
+  enc,
+  localServer as server,
+  pki,
+  readExactly,
+  startPeer,
+} from "./helpers.ts";
 
 const p = pki();
 const OPENSSL = BACKEND === "openssl";
 const version = backendInfo(BACKEND).version;
-
-function server(extra: Record<string, unknown> = {}): TlsListener {
-  return listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-    ...extra,
-  });
-}
-
-async function pair(
-  s: TlsListener,
-  extra: Record<string, unknown> = {},
-): Promise<[TlsConn, TlsConn]> {
-  return await Promise.all([
-    connect({
-      hostname: "localhost",
-      port: s.addr.port,
-      caCerts: [p.ca.cert],
-      backend: BACKEND,
-      ...extra,
-    }),
-    s.accept(),
-  ]);
-}
 
 /** s_client -tls1_2 against a jsec server, then `R` (renegotiate); returns what followed. */
 async function clientRenegotiates(renegotiation: boolean | undefined) {

@@ -22,19 +22,12 @@ import {
 } from "../../ffi/runtime.ts";
 import { BIO_CTRL, SSL_CTRL, SSL_ERROR } from "../../ffi/openssl.ts";
 import { TlsError } from "../../errors.ts";
-import { EOF, WANT_READ } from "../backend.ts";
+import { EOF, isIpLiteral, WANT_READ } from "../backend.ts";
 import type { CertInfo, Engine, EngineInfo, EngineOptions, HandshakeState } from "../backend.ts";
 import { certificateDer, copyOutPair } from "./certs.ts";
 import { drainErrors, tlsFailure } from "./errors.ts";
 import type { OpenSslContext } from "./context.ts";
 import { DatagramQueue } from "./datagrams.ts";
-
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
-/** True when `name` is an IPv4 or IPv6 address literal. */
-export function isIpAddress(name: string): boolean {
-  return IPV4.test(name) || name.includes(":");
-}
 
 const PKEY_TYPE: Record<number, string> = {
   6: "rsa_pkcs1",
@@ -180,7 +173,7 @@ export class OpenSslEngine implements Engine {
     }
     if (config.verify && options.verifyName) {
       const name = options.verifyName;
-      const ok = isIpAddress(name)
+      const ok = isIpLiteral(name)
         ? this.#o.crypto.X509_VERIFY_PARAM_set1_ip_asc(ssl.SSL_get0_param(this.#ssl), cstr(name))
         : ssl.SSL_set1_host(this.#ssl, cstr(name));
       if (ok !== 1) {
