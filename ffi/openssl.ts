@@ -42,6 +42,7 @@ export const LIBSSL_SYMBOLS = {
   SSL_new: { params: ["ptr"], result: "ptr" }, // SSL *SSL_new(SSL_CTX *)
   SSL_free: { params: ["ptr"], result: "void" },
   SSL_set_bio: { params: ["ptr", "ptr", "ptr"], result: "void" }, // (ssl, rbio, wbio): takes ownership
+  SSL_free_buffers: { params: ["ptr"], result: "i32" }, // 0 while a record is half read or unsent
   SSL_set_connect_state: { params: ["ptr"], result: "void" },
   SSL_set_accept_state: { params: ["ptr"], result: "void" },
   SSL_do_handshake: { params: ["ptr"], result: "i32" },

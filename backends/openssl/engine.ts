@@ -53,11 +53,11 @@ const timeval = new Uint8Array(new ArrayBuffer(16));
 /** DTLSv1_listen's BIO_ADDR out-parameter (a sockaddr union, ≤ 112 bytes); memory BIOs leave it clear. */
 const bioAddr = new Uint8Array(256);
 const NO_TRANSPORT_ID = new Uint8Array(0);
+/** A feed or pull larger than this leaves a memory BIO worth replacing once idle. */
+const BIG_BIO = 16 * 1024;
 
 interface Native {
   ssl: Ptr;
-  rbio: Ptr;
-  wbio: Ptr;
   ctx: OpenSslContext;
   /** Client: the newest session OpenSSL announced (we hold a reference), serialized on export. */
   session: Ptr | null;
@@ -122,6 +122,14 @@ export class OpenSslEngine implements Engine {
    * would fail the same way, so it returns WANT_READ without calling C.
    */
   #starved = false;
+  /**
+   * A memory BIO's buffer never shrinks: it keeps the size of the largest flight
+   * or burst it held. Set by the handshake and by large feeds or pulls; the BIOs
+   * are replaced the next time the engine goes idle.
+   */
+  #bigBios = true;
+  /** The last feed was large: data is streaming in, replacing the BIOs now would only regrow them. */
+  #bulkFeed = false;
   /** DTLS server: still in the stateless cookie exchange (DTLSv1_listen). */
   #listening: boolean;
   /** DTLS server: the peer's address bytes, bound into its cookie. */
@@ -141,7 +149,7 @@ export class OpenSslEngine implements Engine {
     this.#ssl = ssl;
     this.#rbio = rbio;
     this.#wbio = wbio;
-    this.#n = { ssl, rbio, wbio, ctx, session: null };
+    this.#n = { ssl, ctx, session: null };
     ctx.engines.set(ptrValue(ssl), new WeakRef(this));
     registry.register(this, this.#n, this);
     this.#datagrams = this.datagram ? new DatagramQueue(ctx.config.mtu ?? 1200) : null;
@@ -231,6 +239,8 @@ export class OpenSslEngine implements Engine {
     this.#live();
     if (data.length === 0) return;
     this.#starved = false;
+    this.#bulkFeed = data.length > BIG_BIO;
+    if (this.#bulkFeed) this.#bigBios = true;
     const n = this.#o.crypto.BIO_write(this.#rbio, data, data.length);
     if (n !== data.length) throw new TlsError("PROTOCOL", "could not queue ciphertext");
   }
@@ -255,6 +265,7 @@ export class OpenSslEngine implements Engine {
       return this.#datagrams.shift(into);
     }
     const n = this.#o.crypto.BIO_read(this.#wbio, into, Math.min(into.length, 0x7fffffff));
+    if (n > BIG_BIO) this.#bigBios = true;
     return n > 0 ? n : 0;
   }
 
@@ -298,18 +309,51 @@ export class OpenSslEngine implements Engine {
     crypto.ERR_clear_error();
     const r = ssl.SSL_read(this.#ssl, into, Math.min(into.length, 0x7fffffff));
     if (r > 0) {
-      // A read shorter than `into` ended its record. Without read-ahead OpenSSL takes
-      // records from the BIO one at a time, so an empty BIO means nothing more to read.
-      if (r < into.length && !this.datagram) this.#starved = this.#rbioEmpty();
+      // A read shorter than `into` ended its record; a full one may have left some of
+      // it. Without read-ahead OpenSSL takes records from the BIO one at a time, so
+      // once the record is used up an empty BIO means nothing more to read.
+      if (this.datagram) return r;
+      if (r < into.length) {
+        if (this.#rbioEmpty()) this.#starve();
+      } else if (!this.#bulkFeed && ssl.SSL_pending(this.#ssl) === 0 && this.#rbioEmpty()) {
+        this.#starve();
+      }
       return r;
     }
     const err = ssl.SSL_get_error(this.#ssl, r);
     if (err === SSL_ERROR.WANT_READ || err === SSL_ERROR.WANT_WRITE) {
-      this.#starved = !this.datagram;
+      if (!this.datagram) this.#starve();
       return WANT_READ;
     }
     if (err === SSL_ERROR.ZERO_RETURN) return EOF;
     throw this.#failure("read", "PROTOCOL");
+  }
+
+  /**
+   * Every record fed has been read: the connection waits for its peer. An idle
+   * connection gives back OpenSSL's 16.7 KB record buffer (SSL_MODE_RELEASE_BUFFERS
+   * keeps it after a failed read) and memory BIOs grown by the handshake or bulk data.
+   */
+  #starve(): void {
+    this.#starved = true;
+    if (this.#bulkFeed) return; // more is on its way: keep the buffers for it
+    const o = this.#o;
+    if (o.freeBuffersSafe) o.ssl.SSL_free_buffers(this.#ssl);
+    if (!this.#bigBios || !this.handshakeDone) return;
+    if (!this.#rbioEmpty() || o.crypto.BIO_ctrl(this.#wbio, BIO_CTRL.PENDING, 0n, null) !== 0n) {
+      return;
+    }
+    const rbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
+    const wbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
+    if (isNull(rbio) || isNull(wbio)) {
+      if (!isNull(rbio)) o.crypto.BIO_free(rbio);
+      if (!isNull(wbio)) o.crypto.BIO_free(wbio);
+      return;
+    }
+    o.ssl.SSL_set_bio(this.#ssl, rbio, wbio); // frees the old pair
+    this.#rbio = rbio;
+    this.#wbio = wbio;
+    this.#bigBios = false;
   }
 
   write(data: Uint8Array): number {

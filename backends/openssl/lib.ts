@@ -18,6 +18,24 @@ export interface OpenSsl {
   version: string;
   /** `OpenSSL_version_num()`, e.g. 0x30000130. */
   versionNumber: number;
+  /**
+   * SSL_free_buffers can be called on a connection waiting for data. Before
+   * 3.0.14, 3.1.6, 3.2.2 and 3.3.1 it freed a half-read record still in use
+   * (CVE-2024-4741).
+   */
+  freeBuffersSafe: boolean;
+}
+
+/** The first fixed release of each 3.x series for CVE-2024-4741 (OpenSSL_version_num form). */
+function freeBuffersSafe(v: number): boolean {
+  const fixed: Record<number, number> = {
+    0: 0x300000e0,
+    1: 0x30100060,
+    2: 0x30200020,
+    3: 0x30300010,
+  };
+  const minor = (v >>> 20) & 0xff;
+  return v >= 0x40000000 || minor > 3 || v >= fixed[minor];
 }
 
 let cached: OpenSsl | undefined;
@@ -39,6 +57,7 @@ export function openssl(): OpenSsl {
     paths: [ssl.path, crypto.path],
     version: readCString(crypto.symbols.OpenSSL_version(0)),
     versionNumber,
+    freeBuffersSafe: freeBuffersSafe(versionNumber),
   };
   return cached;
 }
