@@ -237,22 +237,28 @@ export class TlsConn implements Duplex, AsyncDisposable {
   }
 
   readonly #flushNow = (): void | Promise<void> => {
-    const out = largeBuffers.take();
+    const size = this.#closed ? 0 : this.#engine.pending();
+    if (size === 0) return;
+    // Small flights (handshake messages, short writes) take a small buffer: on Deno a
+    // buffer stays out until the socket write resolves, and many connections
+    // handshaking at once would otherwise each hold 65 KiB.
+    const pool = size <= SMALL_CHUNK ? smallBuffers : largeBuffers;
+    const out = pool.take();
     for (;;) {
       const n = this.#closed ? 0 : this.#engine.pull(out);
       // A stream pull that did not fill `out` drained the engine.
       const sent = n === 0 ? WRITTEN : this.#transport.write(out.subarray(0, n));
-      if (sent !== WRITTEN) return this.#flushAfter(sent, out);
-      if (n < out.length) return largeBuffers.give(out);
+      if (sent !== WRITTEN) return this.#flushAfter(sent, pool, out);
+      if (n < out.length) return pool.give(out);
     }
   };
 
   /** The transport is still writing `out`: wait, then flush what is left. */
-  async #flushAfter(sent: Promise<void>, out: Uint8Array): Promise<void> {
+  async #flushAfter(sent: Promise<void>, pool: BufferPool, out: Uint8Array): Promise<void> {
     try {
       await sent;
     } finally {
-      largeBuffers.give(out);
+      pool.give(out);
     }
     await this.#flushNow();
   }
