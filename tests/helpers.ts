@@ -251,7 +251,8 @@ export function startPeer(cmd: string, args: string[], opts: { cwd?: string } = 
   child.stderr!.on("data", onData);
   let done = false;
   const exited = new Promise<number | null>((resolve) => {
-    child.on("exit", (code: number | null) => {
+    // "close", not "exit": output can still be in the pipes when the process exits.
+    child.on("close", (code: number | null) => {
       done = true;
       for (const l of [...listeners]) l();
       resolve(code);
