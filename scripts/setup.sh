@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what jsec's demo and tests need on a fresh Debian/Ubuntu machine:
+# Installs what jsec's demo and tests (--tests) or the benchmark (--bench) need on a
+# fresh Debian/Ubuntu machine:
 # Deno and Bun from the npm registry (package.json), and the native libraries
 # and peer programs from apt. Quiet and idempotent: it installs only what is missing.
 set -euo pipefail
@@ -16,10 +17,18 @@ need=()
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
 have_lib 'libssl.so.3 ' || need+=(libssl3)
 command -v openssl >/dev/null || need+=(openssl)
-if [ "${1:-}" = "--tests" ]; then
+if [ "${1:-}" = "--tests" ] || [ "${1:-}" = "--bench" ]; then
   have_lib 'libmbedtls.so.14 ' || need+=(libmbedtls14)
+fi
+if [ "${1:-}" = "--tests" ]; then
   command -v gnutls-serv >/dev/null || need+=(gnutls-bin)
   command -v curl >/dev/null || need+=(curl)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  # Headers and a compiler for the C anchor loops in bench/c/.
+  [ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+  [ -f /usr/include/mbedtls/ssl.h ] || need+=(libmbedtls-dev)
+  command -v cc >/dev/null || need+=(gcc)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt-get"
