@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { connect, createContext, createEngine, listen, type TlsEngine } from "../mod.ts";
-import { BACKEND, enc, pki, readExactly } from "./helpers.ts";
+import { BACKEND, enc, pki, readExactly, RUNTIME } from "./helpers.ts";
 
 const p = pki();
 const MB = 1024 * 1024;
@@ -59,11 +59,15 @@ test("2,000 connections opened, used and closed keep RSS flat", { timeout: 180_0
 });
 
 test(
-  "idle OpenSSL connections give back their record buffers and handshake-sized BIOs",
-  { skip: BACKEND !== "openssl" && "mbedTLS 2.28 keeps fixed record buffers per connection" },
+  "idle connections give back their record buffers, BIOs and ciphertext queues",
   () => {
-    using server = createContext({ server: true, cert: p.server.cert, key: p.server.key });
-    using client = createContext({ caCerts: [p.ca.cert] });
+    using server = createContext({
+      server: true,
+      cert: p.server.cert,
+      key: p.server.key,
+      backend: BACKEND,
+    });
+    using client = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
     const move = (from: TlsEngine, to: TlsEngine) => {
       for (let b; (b = from.pull());) to.feed(b);
     };
@@ -96,9 +100,12 @@ test(
       collect();
       const perPair = (process.memoryUsage().rss - before) / n / 1024;
       console.log(`${perPair.toFixed(1)} KiB per idle engine pair`);
-      // Holding the 16.7 KB read buffer and the handshake's BIO buffers costs ~59 KiB;
-      // released, ~41 KiB (OpenSSL 3.0: two SSL objects alone are 15 KB).
-      assert.ok(perPair < 50, `${perPair.toFixed(1)} KiB per idle pair`);
+      // OpenSSL holding its 16.7 KB read buffer and the handshake's BIOs: ~56-59 KiB;
+      // released, ~37-41 (two SSL objects alone are 15 KB). mbedTLS 2.28 keeps four
+      // 16.7 KB record buffers whatever we do; holding our ciphertext queues as well:
+      // ~94 KiB (Deno) / ~124 (Bun); released ~63 / ~86.
+      const limit = BACKEND === "openssl" ? 50 : RUNTIME === "bun" ? 105 : 80;
+      assert.ok(perPair < limit, `${perPair.toFixed(1)} KiB per idle pair (limit ${limit})`);
     } finally {
       for (const e of held) e.free();
     }

@@ -80,6 +80,8 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
   readonly #server: boolean;
   readonly #inStream = new ByteQueue();
   readonly #outStream = new ByteQueue();
+  /** The last feed was large: data is streaming in, keep the queues' buffers for it. */
+  #bulkFeed = false;
   readonly #inDatagrams = new DatagramQueue();
   readonly #outDatagrams = new DatagramQueue();
   readonly #timer: DtlsTimer | null;
@@ -290,7 +292,10 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     this.#live();
     if (this.datagram) {
       if (data.length) this.#inDatagrams.push(data.slice());
-    } else if (data.length) this.#inStream.push(data);
+    } else if (data.length) {
+      this.#bulkFeed = data.length > 16 * 1024;
+      this.#inStream.push(data);
+    }
   }
 
   pending(): number {
@@ -438,17 +443,37 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     if (this.#failed) throw this.#failed;
     if (this.#eof) return EOF;
     if (into.length === 0) return WANT_READ;
-    const r = this.#call(() => this.#m.tls.mbedtls_ssl_read(this.#ssl, into, BigInt(into.length)));
+    const { tls } = this.#m;
+    const r = this.#call(() => tls.mbedtls_ssl_read(this.#ssl, into, BigInt(into.length)));
     if (r > 0) {
       if (!this.handshakeDone && this.#state() === STATE.HANDSHAKE_OVER) this.handshakeDone = true;
+      // A short read ended its record; a full one may have left some of it.
+      if (
+        this.#inStream.length === 0 &&
+        (r < into.length || Number(tls.mbedtls_ssl_get_bytes_avail(this.#ssl)) === 0)
+      ) this.#idle();
       return r;
     }
-    if (r === ERR.WANT_READ || r === ERR.WANT_WRITE || r === 0) return WANT_READ;
+    if (r === ERR.WANT_READ || r === ERR.WANT_WRITE || r === 0) {
+      if (this.#inStream.length === 0) this.#idle();
+      return WANT_READ;
+    }
     if (r === ERR.PEER_CLOSE_NOTIFY) {
       this.#eof = true;
       return EOF;
     }
     throw this.#fail(tlsFailure(this.#m, "read", r, "PROTOCOL", this));
+  }
+
+  /**
+   * Everything fed has been read: the connection waits for its peer. Unless data
+   * is streaming in (the last feed was large), the ciphertext queues let their
+   * buffers go.
+   */
+  #idle(): void {
+    if (this.datagram || this.#bulkFeed) return;
+    this.#inStream.release();
+    this.#outStream.release();
   }
 
   write(data: Uint8Array): number {

@@ -7,9 +7,11 @@
 
 import { copyFrom, nativeView, type Ptr } from "../../ffi/runtime.ts";
 
-/** A growable FIFO of bytes, reused for the life of a connection. */
+const EMPTY = new Uint8Array(0);
+
+/** A growable FIFO of bytes; its buffer is kept while data flows and let go when idle. */
 export class ByteQueue {
-  #buf = new Uint8Array(0);
+  #buf = EMPTY;
   #start = 0;
   #end = 0;
 
@@ -23,7 +25,7 @@ export class ByteQueue {
     if (len + n <= this.#buf.length >> 1 || (len + n <= this.#buf.length && this.#start > 0)) {
       this.#buf.copyWithin(0, this.#start, this.#end);
     } else {
-      const grown = new Uint8Array(Math.max(16 * 1024 + 512, this.#buf.length * 2, len + n));
+      const grown = new Uint8Array(Math.max(4096, this.#buf.length * 2, len + n));
       grown.set(this.#buf.subarray(this.#start, this.#end));
       this.#buf = grown;
     }
@@ -35,8 +37,13 @@ export class ByteQueue {
     this.#start += n;
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
-      if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(0); // let a burst's buffer go
+      if (this.#buf.length > 1 << 20) this.#buf = EMPTY; // let a burst's buffer go
     }
+  }
+
+  /** Lets the buffer go when the queue is empty (an idle connection holds none). */
+  release(): void {
+    if (this.#end === 0 && this.#buf.length) this.#buf = EMPTY;
   }
 
   /** Appends a copy of `data`. */
@@ -128,5 +135,3 @@ export class DatagramQueue {
     return n;
   }
 }
-
-const EMPTY = new Uint8Array(0);
