@@ -162,6 +162,10 @@ export function openLibrary<T extends SymbolTable>(path: string, table: T): Nati
     }
     const lib = bun.dlopen(path, defs);
     const symbols = lib.symbols;
+    for (const [name, def] of Object.entries(table)) {
+      const bufs = def.params.flatMap((t, i) => (t === "buf" ? [i] : []));
+      if (bufs.length && symbols[name]) symbols[name] = movingBuffersOut(symbols[name], bufs);
+    }
     for (const name of missing) symbols[name] = null;
     return { path, symbols, close: () => lib.close() };
   }
@@ -175,6 +179,37 @@ export function openLibrary<T extends SymbolTable>(path: string, table: T): Nati
   }
   const lib = D.dlopen(path, defs);
   return { path, symbols: lib.symbols, close: () => lib.close() };
+}
+
+/**
+ * Bun: a small typed array (`new Uint8Array(8)`) keeps its bytes inside the GC
+ * heap, and Bun hands C that address as is. When the JIT later optimises code
+ * that uses the array, JSC moves the bytes to a new ArrayBuffer: C then reads and
+ * writes memory the GC reuses (oven-sh/bun#32054; seen here as heap corruption
+ * with mbedTLS resuming sessions). Reading `.buffer` moves them out first, once.
+ */
+function outOfGcHeap<T extends ArrayBufferView>(view: T): T {
+  // The result is stored so the optimiser keeps the read (not the buffer itself).
+  touched ^= view.buffer.byteLength;
+  return view;
+}
+let touched = 0;
+
+/**
+ * Wraps a Bun symbol so the typed arrays at positions `bufs` are moved out of the
+ * GC heap before each call. A mitigation, measured, not a proven fix: 300 resumed
+ * mbedTLS handshakes crashed Bun in 10 runs of 10 without it and in none of 10
+ * with it, while variants (one wrapper per arity, `args.map`) still crashed
+ * 2 to 7 times in 8.
+ */
+function movingBuffersOut(fn: (...args: Any[]) => Any, bufs: number[]): (...args: Any[]) => Any {
+  return function (...args: Any[]) {
+    for (const i of bufs) {
+      const a = args[i];
+      if (a !== null && typeof a === "object") outOfGcHeap(a);
+    }
+    return fn(...args);
+  };
 }
 
 /** True when `p` is the C null pointer. */
@@ -196,12 +231,26 @@ export function ptrFromValue(v: bigint | number): Ptr {
 
 /**
  * The address of a typed array's memory. The array must stay referenced for
- * as long as C holds the pointer. Empty arrays have no address: they throw.
+ * as long as C holds the pointer: the pointer alone does not keep it alive, and
+ * a local that JS no longer reads may be collected (and its memory reused) while
+ * C still writes to it. Keep such arrays on an object that outlives the C use, or
+ * call {@link keepAlive} after the last C call. Empty arrays have no address: they throw.
  */
 export function ptrOf(view: ArrayBufferView): Ptr {
   if (view.byteLength === 0) throw new RangeError("ptrOf: an empty buffer has no address");
-  if (bun) return bun.ptr(view) as unknown as Ptr;
+  if (bun) return bun.ptr(outOfGcHeap(view)) as unknown as Ptr;
   return D.UnsafePointer.of(view);
+}
+
+let kept: unknown[] | null = null;
+
+/**
+ * Keeps `values` reachable up to this point: call it after the last C call that
+ * uses memory reached through {@link ptrOf}.
+ */
+export function keepAlive(...values: unknown[]): void {
+  // A module variable read and written: no optimiser can prove the values unused.
+  if (kept !== values) kept = values;
 }
 
 /** `p + offset`. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { copyFrom, cstr, isNull, type Ptr, readPtrFrom } from "../../ffi/runtime.ts";
+import { copyFrom, cstr, isNull, keepAlive, type Ptr, readPtrFrom } from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
 import { looksLikePem } from "../x509_der.ts";
 import { d2i, i2dBytes } from "./crypto_lib.ts";
@@ -14,12 +14,13 @@ import type { OpenSsl } from "./lib.ts";
 
 function withMemBio<T>(o: OpenSsl, data: Uint8Array, fn: (bio: Ptr) => T): T {
   if (data.length === 0 || data.length > 0x7fffffff) throw new RangeError("bad length");
-  const bio = o.crypto.BIO_new_mem_buf(data, data.length); // no copy: `data` outlives the BIO
+  const bio = o.crypto.BIO_new_mem_buf(data, data.length); // no copy: the BIO reads `data`
   if (isNull(bio)) throw new Error("BIO_new_mem_buf failed");
   try {
     return fn(bio);
   } finally {
     o.crypto.BIO_free(bio);
+    keepAlive(data);
   }
 }
 

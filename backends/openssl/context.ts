@@ -10,6 +10,7 @@ import {
   createCallback,
   cstr,
   isNull,
+  keepAlive,
   type NativeCallback,
   nativeView,
   type Ptr,
@@ -154,7 +155,9 @@ export class OpenSslContext implements NativeContext {
       );
     }
     if (c.groups !== undefined) {
-      const r = ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_GROUPS_LIST, 0n, ptrOf(cstr(c.groups)));
+      const list = cstr(c.groups); // parsed during the call
+      const r = ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_GROUPS_LIST, 0n, ptrOf(list));
+      keepAlive(list);
       this.#checked(Number(r), "groups", c.groups);
     }
     if (c.alpnProtocols.length) this.#setAlpn(c);

@@ -11,6 +11,7 @@ import {
   copyFrom,
   cstr,
   isNull,
+  keepAlive,
   type Ptr,
   ptrOf,
   readPtrFrom,
@@ -156,6 +157,7 @@ export function d2i(
   const pp = new Uint8Array(8);
   writePtrTo(pp, 0, ptrOf(copy));
   const r = fn(null, pp, BigInt(der.length));
+  keepAlive(copy);
   return isNull(r) ? null : r;
 }
 
@@ -220,7 +222,9 @@ export function decodeKey(key: KeyInput, wantPublic = false): Ptr {
       const pp = new Uint8Array(8);
       writePtrTo(pp, 0, ptrOf(copy));
       const len = sizeCell(key.data.length);
-      if (lc.OSSL_DECODER_from_data(dctx, pp, len) === 1) {
+      const decoded = lc.OSSL_DECODER_from_data(dctx, pp, len) === 1;
+      keepAlive(copy);
+      if (decoded) {
         const pkey = readPtrFrom(cell);
         if (pkey) {
           lc.ERR_clear_error();

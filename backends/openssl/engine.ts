@@ -13,6 +13,7 @@ import {
   copyFrom,
   cstr,
   isNull,
+  keepAlive,
   type Ptr,
   ptrOf,
   ptrValue,
@@ -177,7 +178,9 @@ export class OpenSslEngine implements Engine {
     }
     ssl.SSL_set_connect_state(this.#ssl);
     if (options.serverName) {
-      ssl.SSL_ctrl(this.#ssl, SSL_CTRL.SET_TLSEXT_HOSTNAME, 0n, ptrOf(cstr(options.serverName)));
+      const name = cstr(options.serverName); // copied by OpenSSL
+      ssl.SSL_ctrl(this.#ssl, SSL_CTRL.SET_TLSEXT_HOSTNAME, 0n, ptrOf(name));
+      keepAlive(name);
     }
     if (config.verify && options.verifyName) {
       const name = options.verifyName;
@@ -210,6 +213,7 @@ export class OpenSslEngine implements Engine {
     const pp = new Uint8Array(8);
     writePtrTo(pp, 0, ptrOf(der));
     const sess = ssl.d2i_SSL_SESSION(null, pp, BigInt(der.length));
+    keepAlive(der);
     if (isNull(sess)) {
       drainErrors(this.#o);
       throw new TlsError(

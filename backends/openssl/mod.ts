@@ -4,7 +4,7 @@
  * @module
  */
 
-import { cstr, isNull, ptrOf } from "../../ffi/runtime.ts";
+import { cstr, isNull, keepAlive, ptrOf } from "../../ffi/runtime.ts";
 import { SSL_CTRL } from "../../ffi/openssl.ts";
 import type { Backend, Capabilities, ContextConfig } from "../backend.ts";
 import { createOpenSslMemoryBio } from "./bio.ts";
@@ -21,9 +21,12 @@ function probeGroups(o: OpenSsl, names: string[]): string[] {
   const ctx = o.ssl.SSL_CTX_new(o.ssl.TLS_method());
   if (isNull(ctx)) return [];
   try {
-    return names.filter((g) =>
-      Number(o.ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_GROUPS_LIST, 0n, ptrOf(cstr(g)))) === 1
-    );
+    return names.filter((g) => {
+      const name = cstr(g);
+      const ok = Number(o.ssl.SSL_CTX_ctrl(ctx, SSL_CTRL.SET_GROUPS_LIST, 0n, ptrOf(name))) === 1;
+      keepAlive(name);
+      return ok;
+    });
   } finally {
     drainErrors(o);
     o.ssl.SSL_CTX_free(ctx);
