@@ -11,38 +11,48 @@ const backends = (process.env.JSEC_BACKENDS ?? "openssl,mbedtls").split(",");
 
 let passed = 0, failed = 0, skipped = 0;
 const summary = [];
+
+/** Runs one test command; returns its counts (a run that crashed counts one failure). */
+function run(runtime, backend, args) {
+  const exe = `tools/node_modules/.bin/${runtime}`;
+  const r = spawnSync(exe, args, {
+    env: { ...process.env, JSEC_BACKEND: backend, NO_COLOR: "1" }, // FORCE_COLOR, even "0", makes Deno colour
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const out = (r.stdout ?? "") + (r.stderr ?? "");
+  process.stdout.write(out);
+  let p = 0, f = 0, s = 0;
+  if (runtime === "deno") {
+    const m = out.match(
+      /(\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?(?: \| (\d+) ignored)?/,
+    );
+    if (m) [p, f, s] = [Number(m[1]), Number(m[3]), Number(m[5] ?? 0)];
+  } else {
+    p = Number(out.match(/^\s*(\d+) pass\s*$/m)?.[1] ?? 0);
+    f = Number(out.match(/^\s*(\d+) fail\s*$/m)?.[1] ?? 0);
+    s = Number(out.match(/^\s*(\d+) skip\s*$/m)?.[1] ?? 0);
+  }
+  if (r.status !== 0 && f === 0) f = 1;
+  return [p, f, s];
+}
+
 for (const runtime of runtimes) {
   for (const backend of backends) {
-    const cmd = runtime === "deno"
-      ? ["tools/node_modules/.bin/deno", ["test", "-A", "--unstable-net", "--no-check", ...files]]
-      : ["tools/node_modules/.bin/bun", [
-        "test",
-        "--timeout",
-        "120000",
-        ...files.map((f) => `./${f}`),
-      ]];
     console.log(`\n===== ${runtime} / ${backend} =====`);
     const started = Date.now();
-    const r = spawnSync(cmd[0], cmd[1], {
-      env: { ...process.env, JSEC_BACKEND: backend, NO_COLOR: "1" }, // FORCE_COLOR, even "0", makes Deno colour
-      encoding: "utf8",
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    const out = (r.stdout ?? "") + (r.stderr ?? "");
-    process.stdout.write(out);
+    // Bun runs each file in a process of its own, so native state (and any crash)
+    // stays with the file that caused it.
+    const runs = runtime === "deno"
+      ? [["test", "-A", "--unstable-net", "--no-check", ...files]]
+      : files.map((f) => ["test", "--timeout", "120000", `./${f}`]);
     let p = 0, f = 0, s = 0;
-    if (runtime === "deno") {
-      const m = out.match(
-        /(\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?(?: \| (\d+) ignored)?/,
-      );
-      if (m) [p, f, s] = [Number(m[1]), Number(m[3]), Number(m[5] ?? 0)];
-    } else {
-      p = Number(out.match(/^\s*(\d+) pass\s*$/m)?.[1] ?? 0);
-      f = Number(out.match(/^\s*(\d+) fail\s*$/m)?.[1] ?? 0);
-      s = Number(out.match(/^\s*(\d+) skip\s*$/m)?.[1] ?? 0);
+    for (const args of runs) {
+      const [rp, rf, rs] = run(runtime, backend, args);
+      p += rp;
+      f += rf;
+      s += rs;
     }
-    // A runner that crashed or printed no summary counts as one failure.
-    if (r.status !== 0 && f === 0) f = 1;
     passed += p;
     failed += f;
     skipped += s;

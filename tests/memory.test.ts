@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { connect, createContext, createEngine, listen, type TlsEngine } from "../mod.ts";
-import { BACKEND, enc, pki, readExactly, RUNTIME } from "./helpers.ts";
+import { BACKEND, BUN_MBEDTLS_HEAP_BUG, enc, pki, readExactly, RUNTIME } from "./helpers.ts";
 
 const p = pki();
 const MB = 1024 * 1024;
@@ -60,6 +60,7 @@ test("2,000 connections opened, used and closed keep RSS flat", { timeout: 180_0
 
 test(
   "idle connections give back their record buffers, BIOs and ciphertext queues",
+  { skip: BUN_MBEDTLS_HEAP_BUG },
   () => {
     using server = createContext({
       server: true,
@@ -111,3 +112,54 @@ test(
     }
   },
 );
+
+test("records split across feeds, bursts and idle-time buffer releases arrive intact", () => {
+  using server = createContext({
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  using client = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
+  using s = createEngine({ server: true, context: server });
+  using c = createEngine({ context: client, serverName: "localhost" });
+  const concat = (parts: Uint8Array[]) => {
+    const all = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+    let off = 0;
+    for (const b of parts) all.set(b, (off += b.length) - b.length);
+    return all;
+  };
+  const ciphertext = (from: TlsEngine) => {
+    const parts: Uint8Array[] = [];
+    for (let b; (b = from.pull());) parts.push(b);
+    return concat(parts);
+  };
+  for (let i = 0; i < 10 && !(c.handshakeDone && s.handshakeDone); i++) {
+    c.handshake();
+    s.feed(ciphertext(c));
+    s.handshake();
+    c.feed(ciphertext(s));
+  }
+  const buf = new Uint8Array(1500);
+  const received: Uint8Array[] = [];
+  /** Feeds the server `wire` in pieces of `piece` bytes, reading everything after each. */
+  const deliver = (wire: Uint8Array, piece: number) => {
+    for (let off = 0; off < wire.length; off += piece) {
+      s.feed(wire.subarray(off, off + piece));
+      for (let n; (n = s.read(buf) ?? 0) > 0;) received.push(buf.slice(0, n));
+    }
+  };
+  const message = (len: number, seed: number) =>
+    Uint8Array.from({ length: len }, (_, i) => (i * 7 + seed) & 0xff);
+  const sent: Uint8Array[] = [];
+  const send = (m: Uint8Array, piece: number) => {
+    sent.push(m);
+    for (let off = 0; off < m.length;) off += c.write(m.subarray(off));
+    deliver(ciphertext(c), piece);
+  };
+  send(message(5000, 1), 7); // every record split, many times over
+  send(message(200_000, 2), 70_000); // a burst in large feeds: the BIOs grow
+  send(message(3000, 3), 5); // then small again: the grown buffers are replaced mid-stream
+  send(message(40, 4), 1);
+  assert.deepEqual(concat(received), concat(sent));
+});
