@@ -10,6 +10,11 @@ const p = pki();
 const MB = 1024 * 1024;
 const gc = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
 
+/** Contexts for sans-IO engine pairs on the backend under test. */
+const serverContext = () =>
+  createContext({ server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+const clientContext = () => createContext({ caCerts: [p.ca.cert], backend: BACKEND });
+
 function collect(): void {
   gc.Bun?.gc(true);
   gc.gc?.();
@@ -62,13 +67,8 @@ test(
   "idle connections give back their record buffers, BIOs and ciphertext queues",
   { skip: BUN_MBEDTLS_HEAP_BUG },
   () => {
-    using server = createContext({
-      server: true,
-      cert: p.server.cert,
-      key: p.server.key,
-      backend: BACKEND,
-    });
-    using client = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
+    using server = serverContext();
+    using client = clientContext();
     const move = (from: TlsEngine, to: TlsEngine) => {
       for (let b; (b = from.pull());) to.feed(b);
     };
@@ -114,13 +114,8 @@ test(
 );
 
 test("records split across feeds, bursts and idle-time buffer releases arrive intact", () => {
-  using server = createContext({
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  using client = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
+  using server = serverContext();
+  using client = clientContext();
   using s = createEngine({ server: true, context: server });
   using c = createEngine({ context: client, serverName: "localhost" });
   const concat = (parts: Uint8Array[]) => {
