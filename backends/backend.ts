@@ -167,6 +167,13 @@ export function isIpLiteral(name: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(":");
 }
 
+/**
+ * A feed larger than this means data is streaming in: engines keep their
+ * buffers rather than release them when they run dry (the next chunk would
+ * only allocate them again).
+ */
+export const STREAMING_FEED = 16 * 1024;
+
 /** `Engine.read` result: no plaintext until more ciphertext is fed. */
 export const WANT_READ = 0;
 /** `Engine.read` result: the peer sent close_notify. */

@@ -4,7 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createContext, createEngine, type TlsEngine, TlsError } from "../mod.ts";
-import { BACKEND, BUN_MBEDTLS_HEAP_BUG, pki } from "./helpers.ts";
+import {
+  BACKEND,
+  BUN_MBEDTLS_HEAP_BUG,
+  drainEngine,
+  handshakeEngines,
+  pki,
+  pumpEngine,
+} from "./helpers.ts";
 
 const p = pki();
 
@@ -40,18 +47,6 @@ function step(e: TlsEngine, data: Uint8Array): string {
   }
 }
 
-function drain(e: TlsEngine): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (let d; (d = e.pull());) parts.push(d);
-  const out = new Uint8Array(parts.reduce((n, d) => n + d.length, 0));
-  let off = 0;
-  for (const d of parts) {
-    out.set(d, off);
-    off += d.length;
-  }
-  return out;
-}
-
 test("random garbage fed to client and server engines gives coded errors", () => {
   const rand = prng(0x5eed);
   for (let i = 0; i < 200; i++) {
@@ -60,7 +55,7 @@ test("random garbage fed to client and server engines gives coded errors", () =>
       using e = make();
       if (make === client) e.handshake(); // the client has sent its hello
       step(e, rand(size));
-      drain(e);
+      drainEngine(e);
     }
   }
 });
@@ -68,7 +63,7 @@ test("random garbage fed to client and server engines gives coded errors", () =>
 test("every prefix of a real ClientHello leaves the server waiting or failing cleanly", () => {
   using c = client();
   c.handshake();
-  const hello = drain(c);
+  const hello = drainEngine(c);
   assert.ok(hello.length > 100);
   for (let n = 1; n < hello.length; n += 7) {
     using s = server();
@@ -79,16 +74,16 @@ test("every prefix of a real ClientHello leaves the server waiting or failing cl
 test("a bit flipped anywhere in the server's first flight fails the client's handshake cleanly", () => {
   using c0 = client();
   c0.handshake();
-  const hello = drain(c0);
+  const hello = drainEngine(c0);
   using s0 = server();
   step(s0, hello);
-  const flight = drain(s0);
+  const flight = drainEngine(s0);
   for (let pos = 0; pos < flight.length; pos += Math.max(1, Math.floor(flight.length / 60))) {
     using c = client();
     using s = server();
     c.handshake();
-    step(s, drain(c));
-    const f = drain(s);
+    step(s, drainEngine(c));
+    const f = drainEngine(s);
     f[pos] ^= 0x40;
     const r = step(c, f);
     assert.notEqual(r, "done", `flip at ${pos} of ${f.length} went unnoticed`);
@@ -146,28 +141,34 @@ test("hundreds of resumed handshakes with small buffers stay memory-safe once th
     maxVersion: "TLS1.2",
   });
   using clientCtx = createContext({ caCerts: [p.ca.cert], backend: BACKEND, maxVersion: "TLS1.2" });
-  const move = (from: TlsEngine, to: TlsEngine) => {
-    for (let b; (b = from.pull());) to.feed(b);
-  };
   const small = new Uint8Array(16);
   let session: Uint8Array | undefined;
   let resumed = 0;
   for (let k = 0; k < 400; k++) {
     using s = createEngine({ server: true, context: serverCtx });
     using c = createEngine({ context: clientCtx, serverName: "localhost", session });
-    for (let i = 0; i < 10 && !(c.handshakeDone && s.handshakeDone); i++) {
-      c.handshake();
-      move(c, s);
-      s.handshake();
-      move(s, c);
-    }
-    assert.ok(c.handshakeDone && s.handshakeDone, `handshake ${k}`);
+    assert.ok(handshakeEngines(c, s), `handshake ${k}`);
     c.write(Uint8Array.of(k & 0xff));
-    move(c, s);
+    pumpEngine(c, s);
     assert.equal(s.read(small), 1);
     assert.equal(small[0], k & 0xff);
     if (c.info().sessionReused) resumed++;
     session ??= c.exportSession() ?? undefined;
   }
   assert.ok(resumed >= 399, `${resumed} of 399 handshakes resumed`);
+});
+
+test("a createEngine that fails leaves its shared context usable", () => {
+  // An engine whose setup threw released the context twice: the next engine found it freed.
+  using ctx = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
+  for (let i = 0; i < 3; i++) {
+    assert.throws(
+      () =>
+        createEngine({ context: ctx, serverName: "localhost", session: Uint8Array.of(1, 2, 3) }),
+      { code: "INVALID_OPTION", option: "session" },
+    );
+  }
+  using c = createEngine({ context: ctx, serverName: "localhost" });
+  assert.equal(c.handshake(), "want-read");
+  assert.ok((c.pull()?.length ?? 0) > 0, "no ClientHello");
 });

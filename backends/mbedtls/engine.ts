@@ -25,7 +25,7 @@ import {
   readPtr,
 } from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
-import { EOF, WANT_READ } from "../backend.ts";
+import { EOF, STREAMING_FEED, WANT_READ } from "../backend.ts";
 import type { CertInfo, Engine, EngineInfo, EngineOptions, HandshakeState } from "../backend.ts";
 import { callbacks, type CallbackTarget, enter, leave } from "./callbacks.ts";
 import { chainDer, parseIp } from "./certs.ts";
@@ -293,7 +293,7 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     if (this.datagram) {
       if (data.length) this.#inDatagrams.push(data.slice());
     } else if (data.length) {
-      this.#bulkFeed = data.length > 16 * 1024;
+      this.#bulkFeed = data.length > STREAMING_FEED;
       this.#inStream.push(data);
     }
   }

@@ -502,13 +502,8 @@ export class OpenSslContext implements NativeContext {
 
   createEngine(options: EngineOptions): OpenSslEngine {
     if (this.#freed) throw new TlsError("CLOSED", "the context has been freed");
-    this.#users++;
-    try {
-      return new OpenSslEngine(this, options);
-    } catch (e) {
-      this.release();
-      throw e;
-    }
+    this.#users++; // the engine's reference: it releases it, on failure too
+    return new OpenSslEngine(this, options);
   }
 
   /** Drops one reference; the last one frees the native context. */

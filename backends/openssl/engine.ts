@@ -23,7 +23,7 @@ import {
 } from "../../ffi/runtime.ts";
 import { BIO_CTRL, SSL_CTRL, SSL_ERROR } from "../../ffi/openssl.ts";
 import { TlsError } from "../../errors.ts";
-import { EOF, isIpLiteral, WANT_READ } from "../backend.ts";
+import { EOF, isIpLiteral, STREAMING_FEED, WANT_READ } from "../backend.ts";
 import type { CertInfo, Engine, EngineInfo, EngineOptions, HandshakeState } from "../backend.ts";
 import { certificateDer, copyOutPair } from "./certs.ts";
 import { drainErrors, tlsFailure } from "./errors.ts";
@@ -54,8 +54,6 @@ const timeval = new Uint8Array(new ArrayBuffer(16));
 /** DTLSv1_listen's BIO_ADDR out-parameter (a sockaddr union, ≤ 112 bytes); memory BIOs leave it clear. */
 const bioAddr = new Uint8Array(256);
 const NO_TRANSPORT_ID = new Uint8Array(0);
-/** A feed or pull larger than this leaves a memory BIO worth replacing once idle. */
-const BIG_BIO = 16 * 1024;
 
 interface Native {
   ssl: Ptr;
@@ -64,12 +62,25 @@ interface Native {
   session: Ptr | null;
 }
 
-const registry = new FinalizationRegistry<Native>((n) => {
+/** Frees an engine's native half, once: by `free()` or by the finalizer. */
+function freeNative(n: Native): void {
+  n.ctx.engines.delete(ptrValue(n.ssl));
   n.ctx.o.ssl.SSL_free(n.ssl); // frees both BIOs too
   if (n.session) n.ctx.o.ssl.SSL_SESSION_free(n.session);
-  n.ctx.engines.delete(ptrValue(n.ssl));
   n.ctx.release();
-});
+}
+
+const registry = new FinalizationRegistry<Native>(freeNative);
+
+/** A fresh pair of memory BIOs, or null when OpenSSL is out of memory. */
+function newMemBios(o: OpenSslContext["o"]): [Ptr, Ptr] | null {
+  const rbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
+  const wbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
+  if (!isNull(rbio) && !isNull(wbio)) return [rbio, wbio];
+  if (!isNull(rbio)) o.crypto.BIO_free(rbio);
+  if (!isNull(wbio)) o.crypto.BIO_free(wbio);
+  return null;
+}
 
 type SslSymbols = OpenSslContext["o"]["ssl"];
 
@@ -143,9 +154,13 @@ export class OpenSslEngine implements Engine {
     this.transportId = options.transportId ? options.transportId.slice() : NO_TRANSPORT_ID;
     o.crypto.ERR_clear_error();
     const ssl = o.ssl.SSL_new(ctx.ptr);
-    if (isNull(ssl)) throw new TlsError("HANDSHAKE", "SSL_new failed");
-    const rbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
-    const wbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
+    const bios = isNull(ssl) ? null : newMemBios(o);
+    if (!bios) {
+      if (!isNull(ssl)) o.ssl.SSL_free(ssl);
+      ctx.release(); // the reference createEngine took for this engine
+      throw new TlsError("HANDSHAKE", "SSL_new or BIO_new failed: out of memory?");
+    }
+    const [rbio, wbio] = bios;
     o.ssl.SSL_set_bio(ssl, rbio, wbio); // the SSL owns both BIOs now
     this.#ssl = ssl;
     this.#rbio = rbio;
@@ -243,7 +258,7 @@ export class OpenSslEngine implements Engine {
     this.#live();
     if (data.length === 0) return;
     this.#starved = false;
-    this.#bulkFeed = data.length > BIG_BIO;
+    this.#bulkFeed = data.length > STREAMING_FEED;
     if (this.#bulkFeed) this.#bigBios = true;
     const n = this.#o.crypto.BIO_write(this.#rbio, data, data.length);
     if (n !== data.length) throw new TlsError("PROTOCOL", "could not queue ciphertext");
@@ -262,6 +277,10 @@ export class OpenSslEngine implements Engine {
     return this.#o.crypto.BIO_ctrl(this.#rbio, BIO_CTRL.PENDING, 0n, null) === 0n;
   }
 
+  #wbioEmpty(): boolean {
+    return this.#o.crypto.BIO_ctrl(this.#wbio, BIO_CTRL.PENDING, 0n, null) === 0n;
+  }
+
   pull(into: Uint8Array): number {
     if (this.#freed || into.length === 0) return 0;
     if (this.#datagrams) {
@@ -269,7 +288,7 @@ export class OpenSslEngine implements Engine {
       return this.#datagrams.shift(into);
     }
     const n = this.#o.crypto.BIO_read(this.#wbio, into, Math.min(into.length, 0x7fffffff));
-    if (n > BIG_BIO) this.#bigBios = true;
+    if (n > STREAMING_FEED) this.#bigBios = true;
     return n > 0 ? n : 0;
   }
 
@@ -344,16 +363,10 @@ export class OpenSslEngine implements Engine {
     const o = this.#o;
     if (o.freeBuffersSafe) o.ssl.SSL_free_buffers(this.#ssl);
     if (!this.#bigBios || !this.handshakeDone) return;
-    if (!this.#rbioEmpty() || o.crypto.BIO_ctrl(this.#wbio, BIO_CTRL.PENDING, 0n, null) !== 0n) {
-      return;
-    }
-    const rbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
-    const wbio = o.crypto.BIO_new(o.crypto.BIO_s_mem());
-    if (isNull(rbio) || isNull(wbio)) {
-      if (!isNull(rbio)) o.crypto.BIO_free(rbio);
-      if (!isNull(wbio)) o.crypto.BIO_free(wbio);
-      return;
-    }
+    if (!this.#rbioEmpty() || !this.#wbioEmpty()) return;
+    const bios = newMemBios(o);
+    if (!bios) return; // keep the old pair
+    const [rbio, wbio] = bios;
     o.ssl.SSL_set_bio(this.#ssl, rbio, wbio); // frees the old pair
     this.#rbio = rbio;
     this.#wbio = wbio;
@@ -571,11 +584,7 @@ export class OpenSslEngine implements Engine {
     if (this.#freed) return;
     this.#freed = true;
     registry.unregister(this);
-    const n = this.#n;
-    n.ctx.engines.delete(ptrValue(n.ssl));
-    n.ctx.o.ssl.SSL_free(n.ssl);
-    if (n.session) n.ctx.o.ssl.SSL_SESSION_free(n.session);
-    n.ctx.release();
+    freeNative(this.#n);
   }
 }
 
