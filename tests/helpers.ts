@@ -9,7 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { type BackendName, connect, listen, type TlsConn, type TlsListener } from "../mod.ts";
+import {
+  type BackendName,
+  connect,
+  listen,
+  type TlsConn,
+  type TlsEngine,
+  type TlsListener,
+} from "../mod.ts";
 
 /** The backend the suite runs under (the matrix sets JSEC_BACKEND). */
 export const BACKEND: BackendName = (process.env.JSEC_BACKEND as BackendName) || "openssl";
@@ -427,4 +434,38 @@ export async function connectedPair(
     ...extra,
   });
   return await Promise.all([c, s.accept()]);
+}
+
+/** Concatenates byte arrays. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let off = 0;
+  for (const b of parts) {
+    all.set(b, off);
+    off += b.length;
+  }
+  return all;
+}
+
+/** Everything a sans-IO engine has to send, in one array. */
+export function drainEngine(e: TlsEngine): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let d; (d = e.pull());) parts.push(d);
+  return concatBytes(parts);
+}
+
+/** Moves `from`'s pending ciphertext into `to`, chunk by chunk. */
+export function pumpEngine(from: TlsEngine, to: TlsEngine): void {
+  for (let d; (d = from.pull());) to.feed(d);
+}
+
+/** Steps two sans-IO engines until both finish the handshake; false if they never do. */
+export function handshakeEngines(client: TlsEngine, server: TlsEngine, rounds = 10): boolean {
+  for (let i = 0; i < rounds && !(client.handshakeDone && server.handshakeDone); i++) {
+    client.handshake();
+    pumpEngine(client, server);
+    server.handshake();
+    pumpEngine(server, client);
+  }
+  return client.handshakeDone && server.handshakeDone;
 }

@@ -4,7 +4,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { connect, createContext, createEngine, listen, type TlsEngine } from "../mod.ts";
-import { BACKEND, BUN_MBEDTLS_HEAP_BUG, enc, pki, readExactly, RUNTIME } from "./helpers.ts";
+import {
+  BACKEND,
+  BUN_MBEDTLS_HEAP_BUG,
+  concatBytes,
+  drainEngine,
+  enc,
+  handshakeEngines,
+  pki,
+  pumpEngine,
+  readExactly,
+  RUNTIME,
+} from "./helpers.ts";
 
 const p = pki();
 const MB = 1024 * 1024;
@@ -69,27 +80,19 @@ test(
   () => {
     using server = serverContext();
     using client = clientContext();
-    const move = (from: TlsEngine, to: TlsEngine) => {
-      for (let b; (b = from.pull());) to.feed(b);
-    };
     const held: TlsEngine[] = [];
     const buf = new Uint8Array(1024);
     const idlePair = () => {
       const s = createEngine({ server: true, context: server });
       const c = createEngine({ context: client, serverName: "localhost" });
       held.push(s, c);
-      for (let i = 0; i < 10 && !(c.handshakeDone && s.handshakeDone); i++) {
-        c.handshake();
-        move(c, s);
-        s.handshake();
-        move(s, c);
-      }
+      handshakeEngines(c, s);
       // One byte each way, read as a server would: with room for more.
       c.write(enc("?"));
-      move(c, s);
+      pumpEngine(c, s);
       assert.equal(s.read(buf), 1);
       s.write(enc("!"));
-      move(s, c);
+      pumpEngine(s, c);
       assert.equal(c.read(buf), 1);
     };
     try {
@@ -118,23 +121,7 @@ test("records split across feeds, bursts and idle-time buffer releases arrive in
   using client = clientContext();
   using s = createEngine({ server: true, context: server });
   using c = createEngine({ context: client, serverName: "localhost" });
-  const concat = (parts: Uint8Array[]) => {
-    const all = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-    let off = 0;
-    for (const b of parts) all.set(b, (off += b.length) - b.length);
-    return all;
-  };
-  const ciphertext = (from: TlsEngine) => {
-    const parts: Uint8Array[] = [];
-    for (let b; (b = from.pull());) parts.push(b);
-    return concat(parts);
-  };
-  for (let i = 0; i < 10 && !(c.handshakeDone && s.handshakeDone); i++) {
-    c.handshake();
-    s.feed(ciphertext(c));
-    s.handshake();
-    c.feed(ciphertext(s));
-  }
+  handshakeEngines(c, s);
   const buf = new Uint8Array(1500);
   const received: Uint8Array[] = [];
   /** Feeds the server `wire` in pieces of `piece` bytes, reading everything after each. */
@@ -150,11 +137,11 @@ test("records split across feeds, bursts and idle-time buffer releases arrive in
   const send = (m: Uint8Array, piece: number) => {
     sent.push(m);
     for (let off = 0; off < m.length;) off += c.write(m.subarray(off));
-    deliver(ciphertext(c), piece);
+    deliver(drainEngine(c), piece);
   };
   send(message(5000, 1), 7); // every record split, many times over
   send(message(200_000, 2), 70_000); // a burst in large feeds: the BIOs grow
   send(message(3000, 3), 5); // then small again: the grown buffers are replaced mid-stream
   send(message(40, 4), 1);
-  assert.deepEqual(concat(received), concat(sent));
+  assert.deepEqual(concatBytes(received), concatBytes(sent));
 });
