@@ -35,9 +35,12 @@ export const BUN_MBEDTLS_HEAP_BUG: string | false = RUNTIME === "bun" &&
 export const HAS_TLS13 = BACKEND === "openssl";
 
 const dirs: string[] = [];
-process.on?.("exit", () => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+function removeTempDirs(): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+// Bun fires process "exit" at the end of a test file; `deno test` does not, but fires "unload".
+process.on?.("exit", removeTempDirs);
+globalThis.addEventListener?.("unload", removeTempDirs);
 
 /** A fresh temporary directory, removed at exit. */
 export function tempDir(): string {
