@@ -44,7 +44,7 @@ for (const runtime of runtimes) {
     // Bun runs each file in a process of its own, so native state (and any crash)
     // stays with the file that caused it.
     const runs = runtime === "deno"
-      ? [["test", "-A", "--unstable-net", "--no-check", ...files]]
+      ? [["test", "-A", "--unstable-net", "--no-check", "--v8-flags=--expose-gc", ...files]]
       : files.map((f) => ["test", "--timeout", "120000", `./${f}`]);
     let p = 0, f = 0, s = 0;
     for (const args of runs) {

@@ -24,13 +24,17 @@ export const BACKEND: BackendName = (process.env.JSEC_BACKEND as BackendName) ||
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
 
 /**
- * Skip reason for tests that reproduce the open Bun + mbedTLS heap corruption
- * (thousands of resumed handshakes, then more handshakes, corrupt JSC's heap; Deno
- * under valgrind is clean). `JSEC_OPEN_BUGS=1` runs them anyway, to reproduce it.
+ * A full garbage collection now (`Bun.gc`, or `gc` from Deno's `--expose-gc`, which
+ * the test runner passes). False when the runtime offers none.
  */
-export const BUN_MBEDTLS_HEAP_BUG: string | false = RUNTIME === "bun" &&
-  BACKEND === "mbedtls" && process.env.JSEC_OPEN_BUGS !== "1" &&
-  "open bug: Bun + mbedTLS heap corruption after many resumed handshakes (JSEC_OPEN_BUGS=1 runs it)";
+export function forceGc(): boolean {
+  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  if (g.Bun) g.Bun.gc(true);
+  else if (g.gc) g.gc();
+  else return false;
+  return true;
+}
+
 /** True where the backend under test has TLS 1.3. */
 export const HAS_TLS13 = BACKEND === "openssl";
 

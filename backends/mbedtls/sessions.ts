@@ -68,15 +68,16 @@ export class SessionCache {
 
 const olen = new Uint8Array(8);
 /**
- * One `mbedtls_ssl_session` for the synchronous save and load below, held by the
- * module: a local array that JS stops reading could be collected while mbedTLS
- * still writes into it through the pointer.
+ * One `mbedtls_ssl_session` for the synchronous save and load below. Each call
+ * takes its address from the array: a pointer does not keep memory alive, and a
+ * module constant that no function reads is garbage once the module has loaded
+ * (Bun collected it, and mbedTLS then wrote sessions into JSC's heap).
  */
 const sessionMem = pinnedBytes(SIZES.session);
-const sess = ptrOf(sessionMem);
 
 /** The client's current session, serialized; null when there is none. */
 export function saveSession(m: MbedTls, ssl: Ptr): Uint8Array | null {
+  const sess = ptrOf(sessionMem);
   m.tls.mbedtls_ssl_session_init(sess);
   try {
     if (m.tls.mbedtls_ssl_get_session(ssl, sess) !== 0) return null;
@@ -97,6 +98,7 @@ export function loadSession(m: MbedTls, ssl: Ptr, data: Uint8Array): void {
   if (!(data instanceof Uint8Array) || data.length === 0) {
     throw new TlsError("INVALID_OPTION", "invalid option session: empty", { option: "session" });
   }
+  const sess = ptrOf(sessionMem);
   m.tls.mbedtls_ssl_session_init(sess);
   try {
     let rc = m.tls.mbedtls_ssl_session_load(sess, data, BigInt(data.length));
