@@ -185,8 +185,8 @@ export function openLibrary<T extends SymbolTable>(path: string, table: T): Nati
  * Bun: a small typed array (`new Uint8Array(8)`) keeps its bytes inside the GC
  * heap, and Bun hands C that address as is. When the JIT later optimises code
  * that uses the array, JSC moves the bytes to a new ArrayBuffer: C then reads and
- * writes memory the GC reuses (oven-sh/bun#32054; seen here as heap corruption
- * with mbedTLS resuming sessions). Reading `.buffer` moves them out first, once.
+ * writes memory the GC reuses (oven-sh/bun#32054). Reading `.buffer` moves them
+ * out first, once.
  */
 function outOfGcHeap<T extends ArrayBufferView>(view: T): T {
   // The result is stored so the optimiser keeps the read (not the buffer itself).
@@ -196,17 +196,16 @@ function outOfGcHeap<T extends ArrayBufferView>(view: T): T {
 let touched = 0;
 
 /**
- * Wraps a Bun symbol so the typed arrays at positions `bufs` are moved out of the
- * GC heap before each call. A mitigation, measured, not a proven fix: 300 resumed
- * mbedTLS handshakes crashed Bun in 10 runs of 10 without it and in none of 10
- * with it, while variants (one wrapper per arity, `args.map`) still crashed
- * 2 to 7 times in 8.
+ * Wraps a Bun symbol so the small typed arrays at positions `bufs` are moved out
+ * of the GC heap before each call. JSC keeps only typed arrays of up to 1000
+ * elements there, so larger ones (the record buffers of the hot paths) skip the
+ * `.buffer` read: that read was most of the wrapper's cost (measured on Bun).
  */
 function movingBuffersOut(fn: (...args: Any[]) => Any, bufs: number[]): (...args: Any[]) => Any {
   return function (...args: Any[]) {
     for (const i of bufs) {
       const a = args[i];
-      if (a !== null && typeof a === "object") outOfGcHeap(a);
+      if (a !== null && typeof a === "object" && !(a.length > 1000)) outOfGcHeap(a);
     }
     return fn(...args);
   };
