@@ -118,11 +118,9 @@ test("exporting keying material before the handshake is an error, not garbage", 
   assert.throws(() => e.exportKeyingMaterial("EXPERIMENTAL x", 16), TlsError);
 });
 
-// Bun handed C the address of a small typed array's bytes inside the GC heap; once the
-// JIT optimised the caller, JSC moved them and C wrote to memory the GC reused
-// (oven-sh/bun#32054). Resumed mbedTLS clients against an OpenSSL server crashed Bun
-// within 300 handshakes every time; with that fixed it still fails about one run in
-// four on Bun + mbedTLS (the open heap corruption), so it is skipped there by default.
+// Resumed mbedTLS clients against an OpenSSL server corrupted Bun's heap: small typed
+// arrays handed to C from inside the GC heap (oven-sh/bun#32054), and the session
+// struct collected while mbedTLS wrote into it (see tests/gc_stress.test.ts).
 test("hundreds of resumed handshakes with small buffers stay memory-safe once the JIT kicks in", () => {
   using serverCtx = createContext({
     server: true,
