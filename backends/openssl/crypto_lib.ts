@@ -257,7 +257,10 @@ export function encodeKey(
   password?: string,
 ): Uint8Array {
   const lc = lib();
-  const ectx = lc.OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, cstr(type), cstr(struct), null);
+  // The context keeps the output type and structure pointers (it does not copy
+  // them) and reads them when encoding: they stay alive until it is freed.
+  const typeName = cstr(type), structName = cstr(struct), cipherName = cstr("AES-256-CBC");
+  const ectx = lc.OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, typeName, structName, null);
   if (isNull(ectx)) fail("INTERNAL", "OSSL_ENCODER_CTX_new_for_pkey");
   try {
     if (lc.OSSL_ENCODER_CTX_get_num_encoders(ectx) <= 0) {
@@ -265,7 +268,7 @@ export function encodeKey(
     }
     if (password !== undefined) {
       const pw = new TextEncoder().encode(password);
-      ok(lc.OSSL_ENCODER_CTX_set_cipher(ectx, cstr("AES-256-CBC"), null), "set_cipher");
+      ok(lc.OSSL_ENCODER_CTX_set_cipher(ectx, cipherName, null), "set_cipher");
       ok(lc.OSSL_ENCODER_CTX_set_passphrase(ectx, nz(pw), BigInt(pw.length)), "set_passphrase");
     }
     const pp = new Uint8Array(8);
@@ -279,6 +282,7 @@ export function encodeKey(
     }
   } finally {
     lc.OSSL_ENCODER_CTX_free(ectx);
+    keepAlive(typeName, structName, cipherName);
   }
 }
 
