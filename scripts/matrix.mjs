@@ -6,7 +6,12 @@ import { readdirSync } from "node:fs";
 const files = process.argv.slice(2).length
   ? process.argv.slice(2)
   : readdirSync("tests").filter((f) => f.endsWith(".test.ts")).sort().map((f) => `tests/${f}`);
-const runtimes = (process.env.JSEC_RUNTIMES ?? "deno,bun").split(",");
+const runtimes = (process.env.JSEC_RUNTIMES ?? "deno,bun,bun-gc").split(",");
+/**
+ * "bun-gc" is Bun collecting garbage every 50 slow-path allocations: native memory
+ * that JS keeps alive only by luck is freed while C still uses it, and tests fail.
+ */
+const GC_STRESS = { BUN_JSC_slowPathAllocsBetweenGCs: "50" };
 const backends = (process.env.JSEC_BACKENDS ?? "openssl,mbedtls").split(",");
 
 let passed = 0, failed = 0, skipped = 0;
@@ -14,9 +19,10 @@ const summary = [];
 
 /** Runs one test command; returns its counts (a run that crashed counts one failure). */
 function run(runtime, backend, args) {
-  const exe = `tools/node_modules/.bin/${runtime}`;
+  const exe = `tools/node_modules/.bin/${runtime === "bun-gc" ? "bun" : runtime}`;
+  const stress = runtime === "bun-gc" ? GC_STRESS : {};
   const r = spawnSync(exe, args, {
-    env: { ...process.env, JSEC_BACKEND: backend, NO_COLOR: "1" }, // FORCE_COLOR, even "0", makes Deno colour
+    env: { ...process.env, ...stress, JSEC_BACKEND: backend, NO_COLOR: "1" }, // FORCE_COLOR, even "0", makes Deno colour
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
