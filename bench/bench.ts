@@ -1,8 +1,8 @@
 /**
  * jsec benchmark harness (issue 6). Runs every case in a fresh child process
- * of the same runtime (`bench/case.ts`), several times, and prints min /
- * median / max with jsec and its anchors side by side and the ratio
- * jsec / anchor (medians).
+ * of the same runtime (`bench/case.ts`), several times and round-robin with its
+ * anchors, and prints min / median / max with jsec and its anchors side by side
+ * and the ratio jsec / anchor (medians).
  *
  *   deno task bench [options]          (deno run -A --unstable-net bench/bench.ts)
  *   bun bench/bench.ts [options]
@@ -176,36 +176,55 @@ function summarize(group: string, label: string, runtime: string, samples: Sampl
   return row;
 }
 
-async function measure(
+/** One row to measure: `once` runs it a single time. */
+interface Job {
+  group: string;
+  label: string;
+  runtime: string;
+  once: () => Promise<Sample>;
+}
+
+/** A row of `case.ts` under `rt`. */
+function caseJob(
   group: string,
   label: string,
   rt: "deno" | "bun",
   args: string[],
   extraEnv: Record<string, string> = {},
-): Promise<Row> {
+): Job {
   const cmd = caseArgs(rt, args);
-  const samples: Sample[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    if (!cmd) {
-      samples.push({ value: NaN, unit: "", skipped: `${rt} not found` });
-      break;
-    }
-    const s = await runChild(cmd[0], cmd[1], extraEnv);
-    samples.push(s);
-    if (s.skipped) break; // no point repeating a skip
-  }
-  return summarize(group, label, rt, samples);
+  const once = () =>
+    cmd
+      ? runChild(cmd[0], cmd[1], extraEnv)
+      : Promise.resolve({ value: NaN, unit: "", skipped: `${rt} not found` });
+  return { group, label, runtime: rt, once };
 }
 
-async function measureCmd(
+/**
+ * Measures `jobs` round-robin, RUNS rounds (A B C, A B C, ...). This machine's
+ * speed drifts by up to half from one minute to the next: measured one after the
+ * other, a row and its anchor would carry that drift into their ratio. A job that
+ * skips is not repeated. Rows are returned, and printed, in the jobs' order.
+ */
+async function interleaved(jobs: Job[]): Promise<Row[]> {
+  const samples: Sample[][] = jobs.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [k, job] of jobs.entries()) {
+      if (samples[k].some((s) => s.skipped)) continue;
+      if (i === 0) log(`  ${job.runtime} ${job.group} ${job.label} ...`);
+      samples[k].push(await job.once());
+    }
+  }
+  return jobs.map((job, k) => summarize(job.group, job.label, job.runtime, samples[k]));
+}
+
+async function measure(
   group: string,
   label: string,
-  runtime: string,
-  fn: () => Promise<Sample>,
+  rt: "deno" | "bun",
+  args: string[],
 ): Promise<Row> {
-  const samples: Sample[] = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await fn());
-  return summarize(group, label, runtime, samples);
+  return (await interleaved([caseJob(group, label, rt, args)]))[0];
 }
 
 function ratio(row: Row, anchor: Row | undefined, target?: string): void {
@@ -296,9 +315,8 @@ async function main(): Promise<void> {
       equalSuites: string[] = [],
     ) => {
       for (const rt of RUNTIMES) {
-        const run = (impl: string, rowLabel: string, extra: string[] = []) => {
-          log(`  ${rt} ${group} ${rowLabel} ...`);
-          return measure(group, rowLabel, rt, [
+        const job = (impl: string, rowLabel: string, extra: string[] = []) =>
+          caseJob(group, rowLabel, rt, [
             "--case",
             kase,
             "--impl",
@@ -307,13 +325,14 @@ async function main(): Promise<void> {
             ...args,
             ...extra,
           ]);
-        };
-        const got: Record<string, Row> = {};
-        for (const impl of impls_) got[impl] = await run(impl, label(rt, impl));
-        const pinned: Row[] = [];
+        const jobs = impls_.map((impl) => job(impl, label(rt, impl)));
         for (const suite of equalSuites) {
-          pinned.push(await run("jsec", `jsec --suite ${suite}`, ["--suite", suite]));
+          jobs.push(job("jsec", `jsec --suite ${suite}`, ["--suite", suite]));
         }
+        const measured = await interleaved(jobs);
+        const got: Record<string, Row> = {};
+        impls_.forEach((impl, i) => (got[impl] = measured[i]));
+        const pinned = measured.slice(impls_.length);
         if (!got.jsec) continue;
         // The first anchor the issue names is the runtime's native TLS; the others get their own rows.
         for (const impl of impls_.filter((i) => i !== "jsec")) {
@@ -336,18 +355,15 @@ async function main(): Promise<void> {
       for (const key of ["ecdsa", "rsa"] as const) {
         const group = `hs-${key}`;
         const leaf = certs[key];
-        log(`  openssl s_time -new (${key}) ...`);
-        const st = await measureCmd(
+        const st: Job = {
           group,
-          `openssl s_time -new (C, 2 processes)`,
-          "C",
-          () => sTime(leaf.certFile, leaf.keyFile, "-new", [], STIME),
-        );
-        for (const rt of RUNTIMES) {
-          const got: Record<string, Row> = {};
-          for (const impl of impls) {
-            log(`  ${rt} ${group} ${impl} ...`);
-            got[impl] = await measure(group, label(rt, impl), rt, [
+          label: "openssl s_time -new (C, 2 processes)",
+          runtime: "C",
+          once: () => sTime(leaf.certFile, leaf.keyFile, "-new", [], STIME),
+        };
+        const jobs = RUNTIMES.flatMap((rt) =>
+          impls.map((impl) =>
+            caseJob(group, label(rt, impl), rt, [
               "--case",
               "hs",
               "--impl",
@@ -356,15 +372,20 @@ async function main(): Promise<void> {
               key,
               ...base,
               ...hs,
-            ]);
-          }
+            ])
+          )
+        );
+        const [stRow, ...measured] = await interleaved([st, ...jobs]);
+        RUNTIMES.forEach((rt, r) => {
+          const got: Record<string, Row> = {};
+          impls.forEach((impl, i) => (got[impl] = measured[r * impls.length + i]));
           const copy: Row = { ...got.jsec, label: "jsec vs s_time -new" };
-          ratio(copy, st, ">= 0.9");
+          ratio(copy, stRow, ">= 0.9");
           if (copy.ratio !== undefined) rows.push(copy);
           const copy2: Row = { ...got.jsec, label: `jsec vs ${label(rt, "native")}` };
           ratio(copy2, got.native);
           if (copy2.ratio !== undefined) rows.push(copy2);
-        }
+        });
       }
     }
 
@@ -377,18 +398,16 @@ async function main(): Promise<void> {
           ["resume-tls12", ["--tls", "TLS1.2"], ["-tls1_2"]],
         ] as const
       ) {
-        log(`  openssl s_time -reuse ${stArgs.join(" ")} ...`);
-        const st = await measureCmd(
+        const st: Job = {
           group,
-          `openssl s_time -reuse ${stArgs.join(" ")} (C)`,
-          "C",
-          () => sTime(leaf.certFile, leaf.keyFile, "-reuse", [...stArgs], STIME),
-        );
-        for (const rt of RUNTIMES) {
-          const got: Record<string, Row> = {};
-          for (const impl of group === "resume-tls13" ? ["jsec", "native", "node"] : ["jsec"]) {
-            log(`  ${rt} ${group} ${impl} ...`);
-            got[impl] = await measure(group, label(rt, impl), rt, [
+          label: `openssl s_time -reuse ${stArgs.join(" ")} (C)`,
+          runtime: "C",
+          once: () => sTime(leaf.certFile, leaf.keyFile, "-reuse", [...stArgs], STIME),
+        };
+        const resumeImpls = group === "resume-tls13" ? ["jsec", "native", "node"] : ["jsec"];
+        const jobs = RUNTIMES.flatMap((rt) =>
+          resumeImpls.map((impl) =>
+            caseJob(group, label(rt, impl), rt, [
               "--case",
               "resume",
               "--impl",
@@ -396,12 +415,15 @@ async function main(): Promise<void> {
               ...base,
               ...hs,
               ...tlsArgs,
-            ]);
-          }
-          const copy: Row = { ...got.jsec, label: "jsec vs s_time -reuse" };
-          ratio(copy, st, ">= 0.9");
+            ])
+          )
+        );
+        const [stRow, ...measured] = await interleaved([st, ...jobs]);
+        RUNTIMES.forEach((_rt, r) => {
+          const copy: Row = { ...measured[r * resumeImpls.length], label: "jsec vs s_time -reuse" };
+          ratio(copy, stRow, ">= 0.9");
           if (copy.ratio !== undefined) rows.push(copy);
-        }
+        });
       }
     }
 
@@ -414,26 +436,27 @@ async function main(): Promise<void> {
       const tmp = certs.dir;
       const ol = compile("openssl_loop.c", join(tmp, "openssl_loop"), ["-lssl", "-lcrypto"], log);
       const leaf = certs.ecdsa;
-      const c = ol
-        ? await measureCmd(
-          "loop-openssl",
-          "C loop (libssl, mem BIOs)",
-          "C",
-          () => runChild(ol, [leaf.certFile, leaf.keyFile, String(S.loopMib), loop[3]]),
-        )
-        : undefined;
-      for (const rt of RUNTIMES) {
-        for (const impl of ["jsec", "jsec-public"]) {
-          log(`  ${rt} loop ${impl} ...`);
-          const r = await measure(
+      const c: Job[] = ol
+        ? [{
+          group: "loop-openssl",
+          label: "C loop (libssl, mem BIOs)",
+          runtime: "C",
+          once: () => runChild(ol, [leaf.certFile, leaf.keyFile, String(S.loopMib), loop[3]]),
+        }]
+        : [];
+      const jobs = RUNTIMES.flatMap((rt) =>
+        (["jsec", "jsec-public"] as const).map((impl) =>
+          caseJob(
             "loop-openssl",
             impl === "jsec" ? "jsec Engine (scratch buffer)" : "jsec TlsEngine (pull allocates)",
             rt,
             ["--case", "loop", "--impl", impl, ...base, ...loop],
-          );
-          ratio(r, c);
-        }
-      }
+          )
+        )
+      );
+      const measured = await interleaved([...c, ...jobs]);
+      const cRow = c.length ? measured.shift() : undefined;
+      for (const r of measured) ratio(r, cRow);
     }
 
     if (want("mbedtls") || EXTRA_BACKEND === "mbedtls") {
@@ -444,8 +467,7 @@ async function main(): Promise<void> {
         "-lmbedcrypto",
       ], log);
       for (const rt of RUNTIMES) {
-        log(`  ${rt} mbedtls probe ...`);
-        const probe = await measure("mbedtls", "jsec/mbedtls bulk", rt, [
+        const probe = await measure("mbedtls", "jsec/mbedtls probe", rt, [
           "--case",
           "bulk",
           "--impl",
@@ -466,15 +488,6 @@ async function main(): Promise<void> {
           }]);
           continue;
         }
-        const bulkRow = await measure("mbedtls-bulk", "jsec/mbedtls", rt, [
-          "--case",
-          "bulk",
-          "--impl",
-          "jsec",
-          ...base,
-          ...b,
-          ...bulk,
-        ]);
         await measure("mbedtls-echo", "jsec/mbedtls", rt, [
           "--case",
           "echo",
@@ -519,12 +532,13 @@ async function main(): Promise<void> {
           ]
         ) {
           const mib = String(Math.max(4, S.loopMib / 4));
-          const c = ml
-            ? await measureCmd(
-              "mbedtls-loop",
-              `C loop ${cipher}`,
-              "C",
-              () =>
+          const jobs: Job[] = [];
+          if (ml) {
+            jobs.push({
+              group: "mbedtls-loop",
+              label: `C loop ${cipher}`,
+              runtime: "C",
+              once: () =>
                 runChild(ml, [
                   certs.caFile,
                   certs.ecdsa.certFile,
@@ -533,9 +547,9 @@ async function main(): Promise<void> {
                   "2",
                   cipher,
                 ]),
-            )
-            : undefined;
-          const r = await measure("mbedtls-loop", `jsec Engine ${cipher}`, rt, [
+            });
+          }
+          jobs.push(caseJob("mbedtls-loop", `jsec Engine ${cipher}`, rt, [
             "--case",
             "loop",
             "--impl",
@@ -548,17 +562,28 @@ async function main(): Promise<void> {
             "2",
             "--cipher",
             cipher,
-          ]);
-          ratio(r, c, ">= 0.9");
-          // Bulk over sockets against the C loop at the suite bulk negotiates.
-          if (cipher === BULK_SUITE_MBEDTLS) ratio(bulkRow, c, ">= 0.9");
+          ]));
+          // Bulk over sockets, against the C loop at the suite bulk negotiates.
+          if (cipher === BULK_SUITE_MBEDTLS) {
+            jobs.push(caseJob("mbedtls-bulk", "jsec/mbedtls", rt, [
+              "--case",
+              "bulk",
+              "--impl",
+              "jsec",
+              ...base,
+              ...b,
+              ...bulk,
+            ]));
+          }
+          const measured = await interleaved(jobs);
+          const c = ml ? measured.shift() : undefined;
+          for (const r of measured) ratio(r, c, ">= 0.9");
         }
       }
     }
 
     if (want("dtls")) {
       for (const rt of RUNTIMES) {
-        log(`  ${rt} dtls ...`);
         await measure("dtls", "jsec DTLS 1 KiB echo", rt, [
           "--case",
           "dtls",
