@@ -467,13 +467,9 @@ async function main(): Promise<void> {
         "-lmbedcrypto",
       ], log);
       for (const rt of RUNTIMES) {
+        const bulkCase = ["--case", "bulk", "--impl", "jsec", ...base, ...b];
         const probe = await measure("mbedtls", "jsec/mbedtls probe", rt, [
-          "--case",
-          "bulk",
-          "--impl",
-          "jsec",
-          ...base,
-          ...b,
+          ...bulkCase,
           "--mib",
           "1",
           "--warm",
@@ -565,15 +561,7 @@ async function main(): Promise<void> {
           ]));
           // Bulk over sockets, against the C loop at the suite bulk negotiates.
           if (cipher === BULK_SUITE_MBEDTLS) {
-            jobs.push(caseJob("mbedtls-bulk", "jsec/mbedtls", rt, [
-              "--case",
-              "bulk",
-              "--impl",
-              "jsec",
-              ...base,
-              ...b,
-              ...bulk,
-            ]));
+            jobs.push(caseJob("mbedtls-bulk", "jsec/mbedtls", rt, [...bulkCase, ...bulk]));
           }
           const measured = await interleaved(jobs);
           const c = ml ? measured.shift() : undefined;
