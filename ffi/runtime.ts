@@ -232,8 +232,11 @@ export function ptrFromValue(v: bigint | number): Ptr {
  * The address of a typed array's memory. The array must stay referenced for
  * as long as C holds the pointer: the pointer alone does not keep it alive, and
  * a local that JS no longer reads may be collected (and its memory reused) while
- * C still writes to it. Keep such arrays on an object that outlives the C use, or
- * call {@link keepAlive} after the last C call. Empty arrays have no address: they throw.
+ * C still writes to it. So may a module constant that no function reads. Keep
+ * such arrays on an object that outlives the C use, take the address inside the
+ * function that uses it, or call {@link keepAlive} after the last C call (and
+ * after freeing any C object that kept the pointer). Empty arrays have no
+ * address: they throw.
  */
 export function ptrOf(view: ArrayBufferView): Ptr {
   if (view.byteLength === 0) throw new RangeError("ptrOf: an empty buffer has no address");
