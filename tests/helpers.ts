@@ -391,13 +391,7 @@ export async function readAll(
     if (n === null) break;
     chunks.push(buf.slice(0, n));
   }
-  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** Text helpers. */
