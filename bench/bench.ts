@@ -468,20 +468,17 @@ async function main(): Promise<void> {
       ], log);
       for (const rt of RUNTIMES) {
         const bulkCase = ["--case", "bulk", "--impl", "jsec", ...base, ...b];
-        const probe = await measure("mbedtls", "jsec/mbedtls probe", rt, [
+        // One small run tells whether mbedTLS is there at all.
+        const probe = await caseJob("mbedtls", "jsec/mbedtls probe", rt, [
           ...bulkCase,
           "--mib",
           "1",
           "--warm",
           "1",
-        ]);
-        rows.pop();
-        if (probe.note?.startsWith("skipped") || probe.note?.startsWith("error")) {
-          summarize("mbedtls", "jsec/mbedtls", rt, [{
-            value: NaN,
-            unit: "",
-            skipped: probe.note.replace(/^skipped: /, ""),
-          }]);
+        ]).once();
+        const unusable = probe.skipped ?? probe.error;
+        if (unusable) {
+          summarize("mbedtls", "jsec/mbedtls", rt, [{ value: NaN, unit: "", skipped: unusable }]);
           continue;
         }
         await measure("mbedtls-echo", "jsec/mbedtls", rt, [
