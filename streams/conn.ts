@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { TlsError } from "../errors.ts";
 import { EOF } from "../backends/backend.ts";
 import type { BackendName, CertInfo, Engine, EngineInfo } from "../backends/backend.ts";
@@ -171,8 +172,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
         await this.#flushQuietly(); // deliver our alert
         throw e;
       }
+      if (state === "done") return this.#flushSoon();
       await this.#flush();
-      if (state === "done") return;
       const n = await this.#fill();
       if (this.#closed) throw new TlsError("CLOSED", "connection closed during the handshake");
       if (n === null) {
@@ -228,6 +229,17 @@ export class TlsConn implements Duplex, AsyncDisposable {
    */
   #flush(): void | Promise<void> {
     return this.#flushLane.run(this.#flushNow);
+  }
+
+  /**
+   * The handshake's last flight (a client's Finished, a TLS 1.3 server's tickets)
+   * waits for the first write so both leave in one transport write: one socket
+   * write and one peer wake-up less per connection. A read flushes it before
+   * waiting, and a macrotask sends it when the caller does neither.
+   */
+  #flushSoon(): void {
+    if (this.#engine.pending() === 0) return;
+    setImmediate(() => void this.#flushQuietly());
   }
 
   async #flushQuietly(): Promise<void> {

@@ -3,7 +3,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
-import { createEngine, type Duplex, TlsError, upgrade, wrap } from "../mod.ts";
+import {
+  createContext,
+  createEngine,
+  type Duplex,
+  TlsError,
+  upgrade,
+  wrap,
+  type WrapOptions,
+} from "../mod.ts";
 import { duplexFromSocket } from "./net_duplex.ts";
 import { BACKEND, dec, enc, HAS_TLS13, pki, readExactly, readUntil, RUNTIME } from "./helpers.ts";
 
@@ -142,6 +150,87 @@ function memoryPair(): [Duplex, Duplex] {
     writable: a.writable,
   }];
 }
+
+/** A memory pair that counts the chunks each end writes (one per transport write). */
+function countingPair(): { ends: [Duplex, Duplex]; writes: { client: number; server: number } } {
+  const [x, y] = memoryPair();
+  const writes = { client: 0, server: 0 };
+  const counted = (d: Duplex, who: "client" | "server"): Duplex => {
+    const w = d.writable.getWriter();
+    return {
+      readable: d.readable,
+      writable: new WritableStream({
+        write(chunk) {
+          writes[who]++;
+          return w.write(chunk);
+        },
+        close: () => w.close(),
+      }),
+    };
+  };
+  return { ends: [counted(x, "client"), counted(y, "server")], writes };
+}
+
+/** Handshake over a counting pair, then one byte each way; the chunks each end wrote. */
+async function exchangeOnce(
+  client: Record<string, unknown>,
+  server: Record<string, unknown>,
+): Promise<{ client: number; server: number; session: Uint8Array | null; reused: boolean }> {
+  const { ends: [x, y], writes } = countingPair();
+  const serverConn = wrap(y, { server: true, backend: BACKEND, ...server } as WrapOptions);
+  const c = await wrap(x, { serverName: "localhost", backend: BACKEND, ...client } as WrapOptions);
+  await c.write(enc("?"));
+  const s = await serverConn;
+  assert.equal(dec(await readExactly(s, 1)), "?");
+  await s.write(enc("!"));
+  assert.equal(dec(await readExactly(c, 1)), "!");
+  const counts = { ...writes };
+  const result = { ...counts, session: c.exportSession(), reused: c.info.sessionReused };
+  await c.close();
+  await s.close();
+  return result;
+}
+
+test("the handshake's last flight leaves with the first write (TLS 1.3; TLS 1.2 resumed)", async () => {
+  using ctx = createContext({
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const client = { caCerts: [p.ca.cert] };
+  if (HAS_TLS13) {
+    // Client: ClientHello, then Finished with "?". Server: its flight, then tickets with "!".
+    const t13 = await exchangeOnce(client, { context: ctx });
+    assert.deepEqual([t13.client, t13.server], [2, 2]);
+  }
+  const tls12 = { ...client, maxVersion: "TLS1.2" };
+  const full = await exchangeOnce(tls12, { context: ctx });
+  assert.ok(full.session);
+  // Resumed: ClientHello, then ChangeCipherSpec + Finished with "?"; the server's
+  // flight, then "!".
+  const resumed = await exchangeOnce({ ...tls12, session: full.session }, { context: ctx });
+  assert.equal(resumed.reused, true);
+  assert.deepEqual([resumed.client, resumed.server], [2, 2]);
+});
+
+test("a client that neither reads nor writes still completes the server's handshake", async () => {
+  const [x, y] = memoryPair();
+  const serverConn = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const c = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  // The client's Finished waits for a write that never comes; a macrotask sends it.
+  const s = await serverConn;
+  assert.equal(s.info.protocol, c.info.protocol);
+  await s.write(enc("hello"));
+  assert.equal(dec(await readExactly(c, 5)), "hello");
+  await c.close();
+  await s.close();
+});
 
 test("wrap(): TLS over an in-memory pair, both ends jsec", async () => {
   const [x, y] = memoryPair();
