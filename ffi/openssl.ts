@@ -103,6 +103,9 @@ export const LIBCRYPTO_TLS_SYMBOLS = {
   OpenSSL_version_num: { params: [], result: "u64" }, // unsigned long
   ERR_get_error: { params: [], result: "u64" }, // unsigned long
   ERR_peek_last_error: { params: [], result: "u64" },
+  // unsigned long, read as u32 to stay a fast call: only ever tested for zero, and
+  // OpenSSL 3 packs every code (lib, reason, the system flag) into 32 bits.
+  ERR_peek_error: { params: [], result: "u32" },
   ERR_clear_error: { params: [], result: "void" },
   ERR_error_string_n: { params: ["u64", "buf", "usize"], result: "void" },
   BIO_s_mem: { params: [], result: "ptr" },

@@ -26,7 +26,7 @@ import { TlsError } from "../../errors.ts";
 import { EOF, isIpLiteral, STREAMING_FEED, WANT_READ } from "../backend.ts";
 import type { CertInfo, Engine, EngineInfo, EngineOptions, HandshakeState } from "../backend.ts";
 import { certificateDer, copyOutPair } from "./certs.ts";
-import { drainErrors, tlsFailure } from "./errors.ts";
+import { clearErrors, drainErrors, tlsFailure } from "./errors.ts";
 import type { OpenSslContext } from "./context.ts";
 import { DatagramQueue } from "./datagrams.ts";
 
@@ -152,7 +152,7 @@ export class OpenSslEngine implements Engine {
     this.datagram = ctx.config.datagram;
     this.#listening = this.datagram && ctx.config.side === "server";
     this.transportId = options.transportId ? options.transportId.slice() : NO_TRANSPORT_ID;
-    o.crypto.ERR_clear_error();
+    clearErrors(o);
     const ssl = o.ssl.SSL_new(ctx.ptr);
     const bios = isNull(ssl) ? null : newMemBios(o);
     if (!bios) {
@@ -303,18 +303,18 @@ export class OpenSslEngine implements Engine {
   handshake(): HandshakeState {
     this.#live();
     if (this.handshakeDone) return "done";
-    const { ssl, crypto } = this.#o;
+    const { ssl } = this.#o;
     if (this.#listening) {
       // Stateless HelloVerifyRequest: answers a ClientHello without a valid cookie
       // (the reply waits in the write BIO) and drops anything else; 1 = cookie verified.
-      crypto.ERR_clear_error();
+      clearErrors(this.#o);
       const l = ssl.DTLSv1_listen(this.#ssl, bioAddr);
       if (l < 0) throw this.#failure("DTLS cookie exchange", "HANDSHAKE");
       drainErrors(this.#o);
       if (l === 0) return "want-read";
       this.#listening = false;
     }
-    crypto.ERR_clear_error();
+    clearErrors(this.#o);
     const r = ssl.SSL_do_handshake(this.#ssl);
     if (r === 1) {
       this.handshakeDone = true;
@@ -328,8 +328,8 @@ export class OpenSslEngine implements Engine {
   read(into: Uint8Array): number {
     this.#live();
     if (into.length === 0 || this.#starved) return WANT_READ;
-    const { ssl, crypto } = this.#o;
-    crypto.ERR_clear_error();
+    const { ssl } = this.#o;
+    clearErrors(this.#o);
     const r = ssl.SSL_read(this.#ssl, into, Math.min(into.length, 0x7fffffff));
     if (r > 0) {
       // A read shorter than `into` ended its record; a full one may have left some of
@@ -376,7 +376,7 @@ export class OpenSslEngine implements Engine {
   write(data: Uint8Array): number {
     this.#live();
     if (data.length === 0) return 0;
-    const { ssl, crypto } = this.#o;
+    const { ssl } = this.#o;
     if (this.datagram && this.handshakeDone) {
       // OpenSSL would put a larger write in one record bigger than the MTU.
       const max = this.dataMtu();
@@ -387,7 +387,7 @@ export class OpenSslEngine implements Engine {
         );
       }
     }
-    crypto.ERR_clear_error();
+    clearErrors(this.#o);
     const r = ssl.SSL_write(this.#ssl, data, Math.min(data.length, 0x7fffffff));
     if (r > 0) return r;
     const err = ssl.SSL_get_error(this.#ssl, r);
@@ -397,7 +397,7 @@ export class OpenSslEngine implements Engine {
 
   shutdown(): void {
     if (this.#freed) return;
-    this.#o.crypto.ERR_clear_error();
+    clearErrors(this.#o);
     this.#o.ssl.SSL_shutdown(this.#ssl);
     drainErrors(this.#o);
   }
@@ -517,12 +517,12 @@ export class OpenSslEngine implements Engine {
 
   keyUpdate(requestPeer: boolean): void {
     this.#live();
-    const { ssl, crypto } = this.#o;
+    const { ssl } = this.#o;
     const version = readCString(ssl.SSL_get_version(this.#ssl));
     if (version !== "TLSv1.3") {
       throw new TlsError("UNSUPPORTED", `keyUpdate needs TLS 1.3; this connection is ${version}`);
     }
-    crypto.ERR_clear_error();
+    clearErrors(this.#o);
     if (ssl.SSL_key_update(this.#ssl, requestPeer ? 1 : 0) !== 1) {
       throw this.#failure("key update", "PROTOCOL");
     }
@@ -540,7 +540,7 @@ export class OpenSslEngine implements Engine {
     // An empty buffer has no address in Bun: hand C a 1-byte buffer with length 0.
     const l = labelBytes.length ? labelBytes : new Uint8Array(1);
     const c = context && context.length ? context : new Uint8Array(1);
-    this.#o.crypto.ERR_clear_error();
+    clearErrors(this.#o);
     const r = this.#o.ssl.SSL_export_keying_material(
       this.#ssl,
       out,
@@ -571,7 +571,7 @@ export class OpenSslEngine implements Engine {
 
   onTimer(): void {
     if (!this.datagram || this.#freed) return;
-    this.#o.crypto.ERR_clear_error();
+    clearErrors(this.#o);
     this.#o.ssl.SSL_ctrl(this.#ssl, SSL_CTRL.DTLS_HANDLE_TIMEOUT, 0n, null);
     drainErrors(this.#o);
   }
