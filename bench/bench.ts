@@ -23,6 +23,12 @@
  *                     suite the anchor negotiated (the anchors' suites cannot be pinned:
  *                     rustls and BoringSSL offer no TLS 1.3 suite option).
  *
+ * Bounds: bulk, echo and resume also run `bench/c/openssl_loop.c`, the same
+ * work engine to engine in C with no sockets, and print "bound: raw + C libssl",
+ * the rate of raw TCP and that C loop one after the other. Both ends of a case
+ * share one thread, so no binding of this libssl beats it here; an anchor above
+ * its bound marks a target that is out of reach with this libssl.
+ *
  * Certificates (a CA and ECDSA P-256 / RSA-2048 leaves for localhost) are
  * made with the `openssl` CLI in a temp dir and removed at the end.
  * Numbers are from one machine: on a small shared box they are noisy.
@@ -32,7 +38,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { argv, g, makeCerts, parseArgs, RUNTIME, type Sample } from "./common.ts";
+import { argv, g, makeCerts, parseArgs, RUNTIME, type Sample, suiteName } from "./common.ts";
 import { compile, sTime } from "./native.ts";
 
 const A = parseArgs(argv());
@@ -235,6 +241,39 @@ function ratio(row: Row, anchor: Row | undefined, target?: string): void {
   row.target = target;
 }
 
+/**
+ * The most a one-thread binding of this libssl can reach: the runtime's raw TCP
+ * doing the case's socket work, then the C engine loop doing its TLS work, one
+ * after the other (both ends share one thread). Rates add as times:
+ * 1 / (1 / raw + 1 / C), per statistic. Where the bound is below an anchor, a
+ * target against that anchor cannot be met with this libssl on one thread.
+ */
+function boundRow(group: string, label: string, runtime: string, raw: Row, c: Row): Row | null {
+  const sum = (a: number, b: number) => 1 / (1 / a + 1 / b);
+  const row: Row = {
+    group,
+    label,
+    runtime,
+    samples: [],
+    min: sum(raw.min, c.min),
+    median: sum(raw.median, c.median),
+    max: sum(raw.max, c.max),
+    unit: raw.unit,
+    cipher: c.cipher,
+    note: "computed: raw TCP then the C loop" + (c.cipher ? `; ${c.cipher}` : ""),
+  };
+  if (!Number.isFinite(row.median)) return null;
+  rows.push(row);
+  return row;
+}
+
+/** A copy of `row` with its ratio to `anchor` (a bound or a target anchor). */
+function ratioRow(row: Row, label: string, anchor: Row | undefined, target?: string): void {
+  const copy: Row = { ...row, label };
+  ratio(copy, anchor, target);
+  if (copy.ratio !== undefined) rows.push(copy);
+}
+
 function fmt(v: number, unit: string): string {
   if (!Number.isFinite(v)) return "-";
   if (unit === "B/conn") return `${(v / 1024).toFixed(1)} KiB`;
@@ -306,6 +345,29 @@ async function main(): Promise<void> {
         ? "node:tls"
         : impl;
 
+    /** The C loop compiled once, on first use (null without a compiler or headers). */
+    let cLoopExe: string | null | undefined;
+    const cLoop = () =>
+      cLoopExe !== undefined ? cLoopExe : (cLoopExe = compile(
+        "openssl_loop.c",
+        join(certs.dir, "openssl_loop"),
+        ["-lssl", "-lcrypto"],
+        log,
+      ));
+    const leafFiles = [certs.ecdsa.certFile, certs.ecdsa.keyFile];
+    /** A run of the C loop as a row measured beside `rt`'s rows. */
+    const cJob = (group: string, label: string, rt: string, args: string[]): Job | null => {
+      const exe = cLoop();
+      return exe
+        ? { group, label, runtime: rt, once: () => runChild(exe, [...leafFiles, ...args]) }
+        : null;
+    };
+    /** The C loop's arguments for a socket case at a suite, if the case has a C twin. */
+    const cArgs: Record<string, (suite: string) => string[]> = {
+      bulk: (suite) => ["bulk", String(S.mib), String(S.warm), suiteName(suite)],
+      echo: (suite) => ["echo", String(S.echo), String(S.echoWarm), "1024", suiteName(suite)],
+    };
+
     const socketGroup = async (
       group: string,
       kase: string,
@@ -314,6 +376,8 @@ async function main(): Promise<void> {
       target: string,
       equalSuites: string[] = [],
     ) => {
+      // The C twin runs at each suite jsec is pinned to (or at --suite).
+      const cSuites = cArgs[kase] ? (SUITE ? [SUITE] : equalSuites) : [];
       for (const rt of RUNTIMES) {
         const job = (impl: string, rowLabel: string, extra: string[] = []) =>
           caseJob(group, rowLabel, rt, [
@@ -329,21 +393,34 @@ async function main(): Promise<void> {
         for (const suite of equalSuites) {
           jobs.push(job("jsec", `jsec --suite ${suite}`, ["--suite", suite]));
         }
-        const measured = await interleaved(jobs);
+        const cJobs = cSuites.map((suite) =>
+          cJob(group, `C libssl loop, no sockets (${suite})`, rt, cArgs[kase](suite))
+        ).filter((j): j is Job => j !== null);
+        const measured = await interleaved([...jobs, ...cJobs]);
+        const cRows = measured.splice(jobs.length);
         const got: Record<string, Row> = {};
         impls_.forEach((impl, i) => (got[impl] = measured[i]));
         const pinned = measured.slice(impls_.length);
         if (!got.jsec) continue;
         // The first anchor the issue names is the runtime's native TLS; the others get their own rows.
         for (const impl of impls_.filter((i) => i !== "jsec")) {
-          const copy: Row = { ...got.jsec, label: `jsec vs ${label(rt, impl)}` };
-          ratio(copy, got[impl], impl === "native" ? target : undefined);
-          if (copy.ratio !== undefined) rows.push(copy);
+          const t = impl === "native" ? target : undefined;
+          ratioRow(got.jsec, `jsec vs ${label(rt, impl)}`, got[impl], t);
           const same = pinned.find((p) => p.cipher && p.cipher === got[impl].cipher);
-          if (!same) continue;
-          const eq: Row = { ...same, label: `${same.label} vs ${label(rt, impl)} (same suite)` };
-          ratio(eq, got[impl], impl === "native" ? target : undefined);
-          if (eq.ratio !== undefined) rows.push(eq);
+          if (same) {
+            ratioRow(same, `${same.label} vs ${label(rt, impl)} (same suite)`, got[impl], t);
+          }
+        }
+        for (const c of cRows) {
+          const bound = got.raw &&
+            boundRow(group, `bound: raw + C libssl (${c.cipher})`, rt, got.raw, c);
+          if (!bound) continue;
+          // Above 1.0 the native stack beats what any binding of this libssl could reach here.
+          if (got.native?.cipher === bound.cipher) {
+            ratioRow(got.native, `${label(rt, "native")} vs bound`, bound);
+          }
+          const jsecAt = SUITE ? got.jsec : pinned.find((p) => p.cipher === bound.cipher);
+          if (jsecAt) ratioRow(jsecAt, `${jsecAt.label} vs bound`, bound);
         }
       }
     };
@@ -393,9 +470,9 @@ async function main(): Promise<void> {
       // TLS 1.3 (tickets, psk_dhe_ke: still an ECDHE per connection) and TLS 1.2 (session id / ticket, no ECDHE).
       const leaf = certs.ecdsa;
       for (
-        const [group, tlsArgs, stArgs] of [
-          ["resume-tls13", [], ["-tls1_3"]],
-          ["resume-tls12", ["--tls", "TLS1.2"], ["-tls1_2"]],
+        const [group, tlsArgs, stArgs, cVersion] of [
+          ["resume-tls13", [], ["-tls1_3"], "tls1.3"],
+          ["resume-tls12", ["--tls", "TLS1.2"], ["-tls1_2"], "tls1.2"],
         ] as const
       ) {
         const st: Job = {
@@ -405,8 +482,9 @@ async function main(): Promise<void> {
           once: () => sTime(leaf.certFile, leaf.keyFile, "-reuse", [...stArgs], STIME),
         };
         const resumeImpls = group === "resume-tls13" ? ["jsec", "native", "node"] : ["jsec"];
-        const jobs = RUNTIMES.flatMap((rt) =>
-          resumeImpls.map((impl) =>
+        const perRuntime = resumeImpls.length + 1;
+        const jobs = RUNTIMES.flatMap((rt) => [
+          ...resumeImpls.map((impl) =>
             caseJob(group, label(rt, impl), rt, [
               "--case",
               "resume",
@@ -416,13 +494,34 @@ async function main(): Promise<void> {
               ...hs,
               ...tlsArgs,
             ])
-          )
-        );
-        const [stRow, ...measured] = await interleaved([st, ...jobs]);
-        RUNTIMES.forEach((_rt, r) => {
-          const copy: Row = { ...measured[r * resumeImpls.length], label: "jsec vs s_time -reuse" };
-          ratio(copy, stRow, ">= 0.9");
-          if (copy.ratio !== undefined) rows.push(copy);
+          ),
+          // A raw TCP connection as the case makes it (a byte each way), for the bound.
+          caseJob(group, `${label(rt, "raw")} (no TLS)`, rt, [
+            "--case",
+            "hs",
+            "--impl",
+            "raw",
+            ...base,
+            ...hs,
+          ]),
+        ]);
+        const c = cJob(group, `C libssl resumed pair, no sockets`, "C", [
+          "resume",
+          String(S.hs * 10),
+          "100",
+          cVersion,
+        ]);
+        const [stRow, ...measured] = await interleaved([st, ...jobs, ...(c ? [c] : [])]);
+        const cRow = c ? measured.pop() : undefined;
+        RUNTIMES.forEach((rt, r) => {
+          const jsecRow = measured[r * perRuntime];
+          ratioRow(jsecRow, "jsec vs s_time -reuse", stRow, ">= 0.9");
+          const raw = measured[r * perRuntime + resumeImpls.length];
+          const bound = cRow && boundRow(group, "bound: raw + C libssl", rt, raw, cRow);
+          if (!bound) return;
+          // Below 0.9 no binding of this libssl could meet the target on one thread here.
+          ratioRow(bound, "bound vs s_time -reuse", stRow);
+          ratioRow(jsecRow, "jsec vs bound", bound);
         });
       }
     }
@@ -433,17 +532,13 @@ async function main(): Promise<void> {
 
     if (want("loop")) {
       // Engine to engine in memory, no sockets: the FFI engine against the same loop in C.
-      const tmp = certs.dir;
-      const ol = compile("openssl_loop.c", join(tmp, "openssl_loop"), ["-lssl", "-lcrypto"], log);
-      const leaf = certs.ecdsa;
-      const c: Job[] = ol
-        ? [{
-          group: "loop-openssl",
-          label: "C loop (libssl, mem BIOs)",
-          runtime: "C",
-          once: () => runChild(ol, [leaf.certFile, leaf.keyFile, String(S.loopMib), loop[3]]),
-        }]
-        : [];
+      const c = [
+        cJob("loop-openssl", "C loop (libssl, mem BIOs)", "C", [
+          "bulk",
+          String(S.loopMib),
+          loop[3],
+        ]),
+      ].filter((j): j is Job => j !== null);
       const jobs = RUNTIMES.flatMap((rt) =>
         (["jsec", "jsec-public"] as const).map((impl) =>
           caseJob(

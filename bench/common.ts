@@ -29,6 +29,18 @@ export function parseArgs(argv: string[]): Record<string, string | true> {
   return out;
 }
 
+/** `--suite` short names → TLS 1.3 suites (any OpenSSL suite name works as is). */
+const SUITES: Record<string, string> = {
+  aes128: "TLS_AES_128_GCM_SHA256",
+  aes256: "TLS_AES_256_GCM_SHA384",
+  chacha20: "TLS_CHACHA20_POLY1305_SHA256",
+};
+
+/** The TLS 1.3 suite a `--suite` value names. */
+export function suiteName(suite: string): string {
+  return SUITES[suite] ?? suite;
+}
+
 export function argv(): string[] {
   return RUNTIME === "bun" ? g.Bun.argv.slice(2) : g.Deno.args;
 }

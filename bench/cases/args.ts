@@ -3,7 +3,7 @@
  * the jsec options it implies and the `RESULT` line.
  */
 
-import { argv, loadCerts, parseArgs } from "../common.ts";
+import { argv, loadCerts, parseArgs, suiteName } from "../common.ts";
 
 export const A = parseArgs(argv());
 export const CASE = String(A.case);
@@ -19,20 +19,13 @@ export const HOST = "127.0.0.1";
 /** The TLS 1.3 suite the last measured connection negotiated ("" when unknown). */
 export const negotiated = { cipher: "" };
 
-/** `--suite` short names → TLS 1.3 suites (any OpenSSL suite name works as is). */
-export const SUITES: Record<string, string> = {
-  aes128: "TLS_AES_128_GCM_SHA256",
-  aes256: "TLS_AES_256_GCM_SHA384",
-  chacha20: "TLS_CHACHA20_POLY1305_SHA256",
-};
-
 /** jsec context options for both ends: backend, `--tls` version, `--suite` / `--cipher`. */
 export function jsecOptions(): Record<string, unknown> {
   const common: Record<string, unknown> = {};
   if (BACKEND) common.backend = BACKEND;
   if (BACKEND === "mbedtls") common.maxVersion = "TLS1.2";
   if (typeof A.tls === "string") common.maxVersion = common.minVersion = A.tls;
-  const cipher = typeof A.suite === "string" ? SUITES[A.suite] ?? A.suite : A.cipher;
+  const cipher = typeof A.suite === "string" ? suiteName(A.suite) : A.cipher;
   if (typeof cipher === "string") {
     if (common.maxVersion === "TLS1.2") common.ciphers = cipher;
     else common.cipherSuites = cipher;
