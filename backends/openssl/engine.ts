@@ -60,6 +60,8 @@ interface Native {
   ctx: OpenSslContext;
   /** Client: the newest session OpenSSL announced (we hold a reference), serialized on export. */
   session: Ptr | null;
+  /** Client: the session offered from `options.session` (we hold a reference) and its DER. */
+  offered: { sess: Ptr; der: Uint8Array } | null;
 }
 
 /** Frees an engine's native half, once: by `free()` or by the finalizer. */
@@ -67,6 +69,7 @@ function freeNative(n: Native): void {
   n.ctx.engines.delete(ptrValue(n.ssl));
   n.ctx.o.ssl.SSL_free(n.ssl); // frees both BIOs too
   if (n.session) n.ctx.o.ssl.SSL_SESSION_free(n.session);
+  if (n.offered) n.ctx.o.ssl.SSL_SESSION_free(n.offered.sess);
   n.ctx.release();
 }
 
@@ -88,14 +91,28 @@ type SslSymbols = OpenSslContext["o"]["ssl"];
  * Parsed sessions by their DER, least recently used first; each entry holds a
  * reference. d2i_SSL_SESSION re-parses the peer certificate, which on OpenSSL 3.0
  * is most of the cost of a resumption: sessions exported or resumed here are parsed once.
+ * Keyed by a hash of the DER (a string key costs a decode of the whole DER);
+ * the entry's own copy of the DER settles collisions.
  */
-const sessionCache = new Map<string, { ssl: SslSymbols; sess: Ptr }>();
+interface CachedSession {
+  ssl: SslSymbols;
+  sess: Ptr;
+  der: Uint8Array;
+}
+const sessionCache = new Map<number, CachedSession>();
 const SESSION_CACHE_MAX = 32;
-const latin1 = new TextDecoder("latin1");
 
-function cachedSession(key: string): Ptr | null {
+/** FNV-1a over the DER. */
+function derHash(der: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < der.length; i++) h = Math.imul(h ^ der[i], 0x01000193);
+  return h >>> 0;
+}
+
+function cachedSession(der: Uint8Array): Ptr | null {
+  const key = derHash(der);
   const hit = sessionCache.get(key);
-  if (!hit) return null;
+  if (!hit || !sameBytes(hit.der, der)) return null;
   sessionCache.delete(key);
   // A failed handshake marks its session not resumable: parse the DER afresh then.
   if (hit.ssl.SSL_SESSION_is_resumable(hit.sess) !== 1) {
@@ -106,12 +123,13 @@ function cachedSession(key: string): Ptr | null {
   return hit.sess;
 }
 
-/** Caches `sess` under `key`, taking over the caller's reference. */
-function cacheSession(ssl: SslSymbols, key: string, sess: Ptr): void {
+/** Caches `sess`, parsed from (or serialized to) `der`, taking over the caller's reference. */
+function cacheSession(ssl: SslSymbols, der: Uint8Array, sess: Ptr): void {
+  const key = derHash(der);
   const old = sessionCache.get(key);
   if (old) old.ssl.SSL_SESSION_free(old.sess);
   sessionCache.delete(key);
-  sessionCache.set(key, { ssl, sess });
+  sessionCache.set(key, { ssl, sess, der: der.slice() });
   if (sessionCache.size > SESSION_CACHE_MAX) {
     const [oldestKey, oldest] = sessionCache.entries().next().value!;
     sessionCache.delete(oldestKey);
@@ -165,7 +183,7 @@ export class OpenSslEngine implements Engine {
     this.#ssl = ssl;
     this.#rbio = rbio;
     this.#wbio = wbio;
-    this.#n = { ssl, ctx, session: null };
+    this.#n = { ssl, ctx, session: null, offered: null };
     ctx.engines.set(ptrValue(ssl), new WeakRef(this));
     registry.register(this, this.#n, this);
     this.#datagrams = this.datagram ? new DatagramQueue(ctx.config.mtu ?? 1200) : null;
@@ -219,12 +237,8 @@ export class OpenSslEngine implements Engine {
     if (der.length === 0) {
       throw new TlsError("INVALID_OPTION", "invalid option session: empty", { option: "session" });
     }
-    const key = latin1.decode(der);
-    const cached = cachedSession(key);
-    if (cached) {
-      ssl.SSL_set_session(this.#ssl, cached);
-      return;
-    }
+    const cached = cachedSession(der);
+    if (cached) return this.#offer(cached, der);
     const pp = new Uint8Array(8);
     writePtrTo(pp, 0, ptrOf(der));
     const sess = ssl.d2i_SSL_SESSION(null, pp, BigInt(der.length));
@@ -239,8 +253,17 @@ export class OpenSslEngine implements Engine {
         },
       );
     }
+    cacheSession(ssl, der, sess);
+    this.#offer(sess, der);
+  }
+
+  #offer(sess: Ptr, der: Uint8Array): void {
+    const { ssl } = this.#o;
     ssl.SSL_set_session(this.#ssl, sess);
-    cacheSession(ssl, key, sess);
+    // Our own reference: while we hold it no other session can take its address,
+    // which is what exportSession compares.
+    ssl.SSL_SESSION_up_ref(sess);
+    this.#n.offered = { sess, der: der.slice() };
   }
 
   /**
@@ -494,8 +517,14 @@ export class OpenSslEngine implements Engine {
     const { ssl } = this.#o;
     const sess = this.#sessionRef();
     if (!sess) return null;
+    const offered = this.#n.offered;
+    if (offered && ptrValue(sess) === ptrValue(offered.sess)) {
+      // Resumed without a new ticket: OpenSSL kept the very session it was given.
+      ssl.SSL_SESSION_free(sess);
+      return offered.der.slice();
+    }
     const der = sessionDer(ssl, sess);
-    if (der) cacheSession(ssl, latin1.decode(der), sess); // resuming with it skips d2i
+    if (der) cacheSession(ssl, der, sess); // resuming with it skips d2i
     else ssl.SSL_SESSION_free(sess);
     return der;
   }
