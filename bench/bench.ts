@@ -495,12 +495,15 @@ async function main(): Promise<void> {
               ...tlsArgs,
             ])
           ),
-          // A raw TCP connection as the case makes it (a byte each way), for the bound.
-          caseJob(group, `${label(rt, "raw")} (no TLS)`, rt, [
+          // For the bound: raw TCP sending as many messages as a resumed connection
+          // (hello, server flight, Finished with the byte, the byte back, two close_notify).
+          caseJob(group, `${label(rt, "raw")} (no TLS, 3 round trips)`, rt, [
             "--case",
             "hs",
             "--impl",
             "raw",
+            "--rounds",
+            "3",
             ...base,
             ...hs,
           ]),

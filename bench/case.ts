@@ -63,10 +63,16 @@ async function main(): Promise<void> {
         result(NaN, "", { skipped: "no TLS" });
         return;
       }
+      // --rounds: one-byte round trips per connection (raw TCP shaped like a TLS exchange).
+      const rounds = num("rounds", 1);
+      if (rounds !== 1 && !(pull || bunSock)) {
+        result(NaN, "", { skipped: "--rounds is for jsec, raw and native sockets" });
+        return;
+      }
       const r = pull
-        ? await pullHandshakes(pull, count, resume)
+        ? await pullHandshakes(pull, count, resume, rounds)
         : bunSock
-        ? await bunHandshakes(bunTls, count, resume)
+        ? await bunHandshakes(bunTls, count, resume, rounds)
         : await nodeHandshakes(count, resume);
       const cpuUs = (r as { cpuUs?: number }).cpuUs;
       result(count / (r.ms / 1000), "hs/s", {

@@ -144,22 +144,34 @@ export async function bunHandshakes(
   tls: boolean,
   count: number,
   resume: boolean,
+  rounds = 1,
 ): Promise<{ ms: number; reused: number }> {
-  const srv = bunServer(tls, { data: (s) => s.end(new Uint8Array([0x64])) });
+  // Each data event is one client byte: answer it, and end after the last round.
+  const answered = new WeakMap<object, number>();
+  const srv = bunServer(tls, {
+    data(s) {
+      const n = (answered.get(s) ?? 0) + 1;
+      answered.set(s, n);
+      if (n < rounds) s.write(new Uint8Array([0x64]));
+      else s.end(new Uint8Array([0x64]));
+    },
+  });
   let session: Any = undefined;
   let reused = 0;
   const run = async (k: number, measure: boolean) => {
     for (let i = 0; i < k; i++) {
       let got: (() => void) | null = null;
-      const gotData = new Promise<void>((r) => (got = r));
       const c = await bunConnect(
         tls,
         srv.port,
         { data: () => got?.() },
         resume ? session : undefined,
       );
-      c.write(new Uint8Array([0x63]));
-      await gotData;
+      for (let r = 0; r < rounds; r++) {
+        const gotData = new Promise<void>((res) => (got = res));
+        c.write(new Uint8Array([0x63]));
+        await gotData;
+      }
       if (resume) {
         if (measure && i === k - 1 && c.isSessionReused?.()) reused++;
         session = c.getSession?.() ?? session;

@@ -192,6 +192,7 @@ export async function pullHandshakes(
   impl: PullImpl,
   count: number,
   resume: boolean,
+  rounds = 1,
 ): Promise<{ ms: number; reused: number; cpuUs: number }> {
   const srv = await impl.listen();
   const server = (async () => {
@@ -205,9 +206,8 @@ export async function pullHandshakes(
       }
       (async () => {
         try {
-          await readExactly(s, b, 1);
-          await writeAll(s, b.subarray(0, 1));
-          await s.read(b); // the client's close
+          // Echo until the client's close.
+          for (let n; (n = await s.read(b)) !== null;) await writeAll(s, b.subarray(0, n));
         } catch { /* peer gone */ }
         await s.close();
       })();
@@ -220,8 +220,10 @@ export async function pullHandshakes(
   const run = async (k: number, measure: boolean) => {
     for (let i = 0; i < k; i++) {
       const c = await impl.connect(srv.port, resume ? session : null);
-      await writeAll(c, one);
-      await readExactly(c, b, 1);
+      for (let r = 0; r < rounds; r++) {
+        await writeAll(c, one);
+        await readExactly(c, b, 1);
+      }
       if (resume) {
         if (measure && impl.reused && i === k - 1 && impl.reused(c)) reused++;
         session = impl.session!(c) ?? session;
