@@ -7,6 +7,7 @@
 
 import { invalidOption, TlsError } from "../errors.ts";
 import type {
+  Backend,
   BackendName,
   ContextConfig,
   Engine,
@@ -118,7 +119,11 @@ export function contextFrom(
   datagram: boolean,
 ): TlsContext {
   const backend = getBackend(options.backend as BackendName | undefined);
-  const config = buildConfig(options, side, datagram);
+  return contextOf(backend, buildConfig(options, side, datagram));
+}
+
+function contextOf(backend: Backend, config: ContextConfig): TlsContext {
+  const datagram = config.datagram;
   if (datagram && !backend.capabilities.dtls12) {
     throw new TlsError(
       "UNSUPPORTED",
@@ -157,14 +162,66 @@ export function createContext(options: ContextOptions = {}): TlsContext {
   return contextFrom(o, o.server === true ? "server" : "client", o.datagram === true);
 }
 
-/** The context to use: the `context` option (checked), or a new one that the caller owns. */
-export function resolveContext(
+/**
+ * Contexts built for calls without `context`, by backend and configuration.
+ * Building one costs 0.4–0.9 ms (SSL_CTX_new, parsing CAs, certificates and
+ * keys), about a third of a full handshake: calls with the same options share
+ * one, as if they had passed the same `createContext()`. Configurations that
+ * hold a function (keylog, an OCSP provider) or name files that may change
+ * (caFile, caPath) are built afresh each time.
+ */
+const implicitContexts = new Map<string, TlsContext>();
+const IMPLICIT_CONTEXTS_MAX = 16;
+const latin1 = new TextDecoder("latin1");
+
+/** The cache key of a configuration, or null when it must not be shared. */
+function configKey(backend: BackendName, c: ContextConfig): string | null {
+  if (c.keylog || typeof c.ocspResponse === "function" || c.caFile || c.caPath) return null;
+  // Bytes (CAs, certificates, keys) as latin1 strings: equal keys mean equal configurations.
+  return backend + JSON.stringify(c, (_k, v) => (v instanceof Uint8Array ? latin1.decode(v) : v));
+}
+
+function implicitContext(
   options: Record<string, unknown>,
   side: "client" | "server",
   datagram: boolean,
 ): { context: TlsContext; owned: boolean } {
+  const backend = getBackend(options.backend as BackendName | undefined);
+  const config = buildConfig(options, side, datagram);
+  const key = configKey(backend.name, config);
+  if (key === null) return { context: contextOf(backend, config), owned: true };
+  let context = implicitContexts.get(key);
+  if (context) {
+    implicitContexts.delete(key); // most recently used last
+  } else {
+    context = contextOf(backend, config);
+    if (implicitContexts.size >= IMPLICIT_CONTEXTS_MAX) {
+      const [oldestKey, oldest] = implicitContexts.entries().next().value!;
+      implicitContexts.delete(oldestKey);
+      oldest.free(); // its connections keep it alive until they end
+    }
+  }
+  implicitContexts.set(key, context);
+  return { context, owned: false };
+}
+
+/**
+ * The context to use: the `context` option (checked), else one built from the
+ * options: shared with calls that have the same options when `share` is set
+ * (the caller must not free it), else new and owned by the caller.
+ */
+export function resolveContext(
+  options: Record<string, unknown>,
+  side: "client" | "server",
+  datagram: boolean,
+  share = true,
+): { context: TlsContext; owned: boolean } {
   const given = options.context;
-  if (given === undefined) return { context: contextFrom(options, side, datagram), owned: true };
+  if (given === undefined) {
+    return share
+      ? implicitContext(options, side, datagram)
+      : { context: contextFrom(options, side, datagram), owned: true };
+  }
   if (!(given instanceof TlsContext)) {
     invalidOption("context", given, "a TlsContext from createContext()");
   }

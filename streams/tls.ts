@@ -35,7 +35,10 @@ export interface ClientConnOptions extends ClientContextOptions {
   serverName?: string;
   /** A session from `conn.exportSession()` to resume. */
   session?: Uint8Array;
-  /** A context from `createContext()` to use instead of the context options. */
+  /**
+   * A context from `createContext()` to use instead of the context options.
+   * Without it, calls with the same options share a context built from them.
+   */
   context?: TlsContext;
   /** Aborts the handshake. */
   signal?: AbortSignal;
@@ -358,7 +361,8 @@ export function listen(options: ListenOptions): TlsListener {
   }
   handshakeTimeoutOf(o);
   const at = endpointOf(o, "0.0.0.0");
-  const { context, owned } = resolveContext(o, "server", false);
+  // A listener lives long and builds its context once: it owns it, and frees it on close.
+  const { context, owned } = resolveContext(o, "server", false, false);
   let raw: RawListener;
   try {
     raw = listenTransport(at);

@@ -13,7 +13,17 @@ import {
   type WrapOptions,
 } from "../mod.ts";
 import { duplexFromSocket } from "./net_duplex.ts";
-import { BACKEND, dec, enc, HAS_TLS13, pki, readExactly, readUntil, RUNTIME } from "./helpers.ts";
+import {
+  BACKEND,
+  dec,
+  enc,
+  forceGc,
+  HAS_TLS13,
+  pki,
+  readExactly,
+  readUntil,
+  RUNTIME,
+} from "./helpers.ts";
 
 const p = pki();
 
@@ -212,6 +222,51 @@ test("the handshake's last flight leaves with the first write (TLS 1.3; TLS 1.2 
   const resumed = await exchangeOnce({ ...tls12, session: full.session }, { context: ctx });
   assert.equal(resumed.reused, true);
   assert.deepEqual([resumed.client, resumed.server], [2, 2]);
+});
+
+test("wrap() servers built from the same options share a context: a session from one resumes on the next", async () => {
+  const server = { cert: p.server.cert, key: p.server.key };
+  for (const version of HAS_TLS13 ? ["TLS1.2", "TLS1.3"] : ["TLS1.2"]) {
+    const client = { caCerts: [p.ca.cert], maxVersion: version };
+    const first = await exchangeOnce(client, server);
+    assert.ok(first.session, version);
+    const second = await exchangeOnce({ ...client, session: first.session }, server);
+    assert.equal(second.reused, true, version);
+  }
+});
+
+test("more option sets than the shared contexts kept: connections outlive their context's eviction", async () => {
+  // Each pair has its own ALPN, so its own client and server context; the cache keeps 16.
+  const pairs = await Promise.all(Array.from({ length: 24 }, async (_, i) => {
+    const [x, y] = memoryPair();
+    const alpnProtocols = [`p${i}`];
+    const serverConn = wrap(y, {
+      server: true,
+      cert: p.server.cert,
+      key: p.server.key,
+      alpnProtocols,
+      backend: BACKEND,
+    });
+    const c = await wrap(x, {
+      serverName: "localhost",
+      caCerts: [p.ca.cert],
+      alpnProtocols,
+      backend: BACKEND,
+    });
+    return { c, s: await serverConn, i };
+  }));
+  forceGc();
+  for (const { c, s, i } of pairs) {
+    assert.equal(c.info.alpnProtocol, `p${i}`);
+    await c.write(enc(`m${i}`));
+    assert.equal(dec(await readExactly(s, `m${i}`.length)), `m${i}`);
+    await s.write(enc("ok"));
+    assert.equal(dec(await readExactly(c, 2)), "ok");
+  }
+  for (const { c, s } of pairs) {
+    await c.close();
+    await s.close();
+  }
 });
 
 test("a client that neither reads nor writes still completes the server's handshake", async () => {
