@@ -26,14 +26,19 @@ export interface PullImpl {
   cipher?(c: PConn): string;
 }
 
-async function jsecImpl(): Promise<PullImpl> {
+/**
+ * jsec with contexts built once and shared, as the design's performance rules
+ * ask; with `withOptions` the client passes its options on every connect
+ * instead, as most programs do.
+ */
+async function jsecImpl(withOptions: boolean): Promise<PullImpl> {
   const jsec = await import("../../mod.ts");
   const common = jsecOptions();
-  // Contexts built once and shared, as the design's performance rules ask.
   const sctx = jsec.createContext(
     { server: true, cert: leaf.cert, key: leaf.key, ...common } as Any,
   );
-  const cctx = jsec.createContext({ caCerts: [certs.ca], ...common } as Any);
+  const clientOptions = { caCerts: [certs.ca], ...common };
+  const cctx = jsec.createContext(clientOptions as Any);
   return {
     listen() {
       const l = jsec.listen({ hostname: HOST, port: 0, context: sctx } as Any);
@@ -49,7 +54,7 @@ async function jsecImpl(): Promise<PullImpl> {
           hostname: HOST,
           port,
           serverName: "localhost",
-          context: cctx,
+          ...(withOptions ? clientOptions : { context: cctx }),
           session: session ?? undefined,
         } as Any,
       );
@@ -95,7 +100,7 @@ function denoImpl(tls: boolean): PullImpl {
 }
 
 export async function pullImpl(): Promise<PullImpl | null> {
-  if (IMPL === "jsec") return await jsecImpl();
+  if (IMPL === "jsec" || IMPL === "jsec-options") return await jsecImpl(IMPL === "jsec-options");
   if (RUNTIME === "deno" && IMPL === "native") return denoImpl(true);
   if (RUNTIME === "deno" && IMPL === "raw") return denoImpl(false);
   return null;
