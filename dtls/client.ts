@@ -82,7 +82,7 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   if (signal?.aborted) {
     throw new TlsError("ABORTED", "DTLS connect aborted", { cause: signal.reason });
   }
-  const context = dtlsContext(o, "client");
+  const { context, owned } = dtlsContext(o, "client");
   let socket: UdpSocket | undefined;
   try {
     const address = normalizeHost(await resolveHost(hostname));
@@ -125,6 +125,6 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
       { cause: e },
     );
   } finally {
-    context.free(); // the engine keeps what it needs alive
+    if (owned) context.free(); // the engine keeps what it needs alive
   }
 }

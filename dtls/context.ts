@@ -9,11 +9,17 @@
 import { invalidOption, TlsError } from "../errors.ts";
 import type { BackendName } from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
-import { TlsContext } from "../streams/context.ts";
+import { sharedContext, TlsContext } from "../streams/context.ts";
 import { buildConfig } from "../streams/options.ts";
 
-/** @internal A DTLS context for `side`; the caller frees it. */
-export function dtlsContext(o: Record<string, unknown>, side: "client" | "server"): TlsContext {
+/**
+ * @internal A DTLS context for `side`. A client's is shared with connects of the
+ * same options (see `sharedContext`); `owned`: the caller must free it.
+ */
+export function dtlsContext(
+  o: Record<string, unknown>,
+  side: "client" | "server",
+): { context: TlsContext; owned: boolean } {
   const backend = getBackend(o.backend as BackendName | undefined);
   const config = buildConfig(o, side, true);
   if (!backend.capabilities.dtls12) {
@@ -37,5 +43,6 @@ export function dtlsContext(o: Record<string, unknown>, side: "client" | "server
     }
     config.cookieSecret = bytes;
   }
-  return new TlsContext(backend.name, backend.createContext(config));
+  if (side === "client") return sharedContext(backend, config);
+  return { context: new TlsContext(backend.name, backend.createContext(config)), owned: true };
 }

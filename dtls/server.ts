@@ -190,7 +190,7 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
       invalidOption("onError", o.onError, "a function");
     }
     this.#onError = o.onError as DtlsListenOptions["onError"];
-    this.#context = dtlsContext(o, "server");
+    this.#context = dtlsContext(o, "server").context; // always owned: a server's own
     const onDatagram = (d: Uint8Array, from: UdpPeer) => this.#onDatagram(d, from);
     try {
       const sync = bindUdpSync(hostname, port, onDatagram);

@@ -181,13 +181,14 @@ function configKey(backend: BackendName, c: ContextConfig): string | null {
   return backend + JSON.stringify(c, (_k, v) => (v instanceof Uint8Array ? latin1.decode(v) : v));
 }
 
-function implicitContext(
-  options: Record<string, unknown>,
-  side: "client" | "server",
-  datagram: boolean,
+/**
+ * @internal A context for `config`, shared with earlier calls of the same
+ * configuration where that is safe; `owned`: the caller must free it.
+ */
+export function sharedContext(
+  backend: Backend,
+  config: ContextConfig,
 ): { context: TlsContext; owned: boolean } {
-  const backend = getBackend(options.backend as BackendName | undefined);
-  const config = buildConfig(options, side, datagram);
   const key = configKey(backend.name, config);
   if (key === null) return { context: contextOf(backend, config), owned: true };
   let context = implicitContexts.get(key);
@@ -218,9 +219,9 @@ export function resolveContext(
 ): { context: TlsContext; owned: boolean } {
   const given = options.context;
   if (given === undefined) {
-    return share
-      ? implicitContext(options, side, datagram)
-      : { context: contextFrom(options, side, datagram), owned: true };
+    if (!share) return { context: contextFrom(options, side, datagram), owned: true };
+    const backend = getBackend(options.backend as BackendName | undefined);
+    return sharedContext(backend, buildConfig(options, side, datagram));
   }
   if (!(given instanceof TlsContext)) {
     invalidOption("context", given, "a TlsContext from createContext()");
