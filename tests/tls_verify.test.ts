@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
 import { connect, listen, TlsError, type TlsListener } from "../mod.ts";
@@ -142,6 +142,21 @@ test("caFile and caPath load trust anchors from disk", async () => {
   assert.equal(c2.info.peerCertificate?.commonName, "localhost");
   await c2.close();
   for (let i = 0; i < 2; i++) await (await s.accept()).close();
+});
+
+test("a caFile rewritten between connects is read again: trust follows the file", async () => {
+  using s = serverWith(p.server);
+  const file = join(tempDir(), "trust.pem");
+  const options = { hostname: "localhost", port: s.addr.port, caFile: file, backend: BACKEND };
+  writeFileSync(file, p.ca.cert);
+  await (await connect(options)).close();
+  await (await s.accept()).close();
+  // Same options, but the file now holds a CA that did not sign the server.
+  writeFileSync(file, readFileSync(join(p.dir, "otherca.pem")));
+  await assert.rejects(connect(options), (e: unknown) => {
+    assert.ok(e instanceof TlsError && e.code === "CERT_VERIFY", String(e));
+    return true;
+  });
 });
 
 /** A server with client authentication that records handshake failures. */
