@@ -14,6 +14,7 @@ import {
   TlsError,
 } from "../mod.ts";
 import { BACKEND, RUNTIME, tempDir } from "./helpers.ts";
+import { cstr } from "../ffi/runtime.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -105,4 +106,14 @@ test("TlsError carries its code, and is an Error", () => {
   assert.equal(e.name, "TlsError");
   assert.equal(e.code, "ALERT");
   assert.equal(e.alert, "handshake failure");
+});
+
+test("cstr: ASCII and UTF-8 strings become NUL-terminated bytes", () => {
+  assert.deepEqual(
+    cstr("localhost"),
+    new Uint8Array([...new TextEncoder().encode("localhost"), 0]),
+  );
+  assert.deepEqual(cstr(""), new Uint8Array([0]));
+  const utf8 = "pässwörd ✓";
+  assert.deepEqual(cstr(utf8), new Uint8Array([...new TextEncoder().encode(utf8), 0]));
 });
