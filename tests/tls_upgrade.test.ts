@@ -194,8 +194,7 @@ async function exchangeOnce(
   assert.equal(dec(await readExactly(s, 1)), "?");
   await s.write(enc("!"));
   assert.equal(dec(await readExactly(c, 1)), "!");
-  const counts = { ...writes };
-  const result = { ...counts, session: c.exportSession(), reused: c.info.sessionReused };
+  const result = { ...writes, session: c.exportSession(), reused: c.info.sessionReused };
   await c.close();
   await s.close();
   return result;
