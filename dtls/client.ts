@@ -10,7 +10,8 @@ import { isIpLiteral } from "../backends/backend.ts";
 import { checkServerName, handshakeTimeoutOf, portOf, signalOf } from "../streams/options.ts";
 import type { ClientConnOptions } from "../streams/tls.ts";
 import { DEFAULT_DTLS_HANDSHAKE_TIMEOUT, DtlsConn } from "./conn.ts";
-import { dtlsContext } from "./context.ts";
+import { dtlsConfig } from "./context.ts";
+import { sharedContext, type TlsContext } from "../streams/context.ts";
 import { bindUdp, normalizeHost, resolveHost, type UdpSocket } from "./udp.ts";
 
 /**
@@ -82,10 +83,14 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   if (signal?.aborted) {
     throw new TlsError("ABORTED", "DTLS connect aborted", { cause: signal.reason });
   }
-  const { context, owned } = dtlsContext(o, "client");
+  const { backend, config } = dtlsConfig(o, "client"); // bad options fail before any lookup
   let socket: UdpSocket | undefined;
+  let context: TlsContext | undefined;
+  let owned = false;
   try {
     const address = normalizeHost(await resolveHost(hostname));
+    // Taken after the lookup: a shared context must not wait across an await.
+    ({ context, owned } = sharedContext(backend, config));
     const engine = context.newEngine({
       serverName: isIpLiteral(serverName) ? null : serverName,
       verifyName: context.config.verify ? serverName : null,
@@ -125,6 +130,6 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
       { cause: e },
     );
   } finally {
-    if (owned) context.free(); // the engine keeps what it needs alive
+    if (owned) context!.free(); // the engine keeps what it needs alive
   }
 }

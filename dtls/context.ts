@@ -7,19 +7,19 @@
  */
 
 import { invalidOption, TlsError } from "../errors.ts";
-import type { BackendName } from "../backends/backend.ts";
+import type { Backend, BackendName, ContextConfig } from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
 import { sharedContext, TlsContext } from "../streams/context.ts";
 import { buildConfig } from "../streams/options.ts";
 
 /**
- * @internal A DTLS context for `side`. A client's is shared with connects of the
- * same options (see `sharedContext`); `owned`: the caller must free it.
+ * @internal The backend and configuration for a DTLS `side`, validated: the
+ * checks a DTLS context needs, without building one.
  */
-export function dtlsContext(
+export function dtlsConfig(
   o: Record<string, unknown>,
   side: "client" | "server",
-): { context: TlsContext; owned: boolean } {
+): { backend: Backend; config: ContextConfig } {
   const backend = getBackend(o.backend as BackendName | undefined);
   const config = buildConfig(o, side, true);
   if (!backend.capabilities.dtls12) {
@@ -43,6 +43,20 @@ export function dtlsContext(
     }
     config.cookieSecret = bytes;
   }
+  return { backend, config };
+}
+
+/**
+ * @internal A DTLS context for `side`. A client's is shared with connects of the
+ * same options (see `sharedContext`): take it right before creating the engine,
+ * with no await between, or another connect may evict it. `owned`: the caller
+ * must free it.
+ */
+export function dtlsContext(
+  o: Record<string, unknown>,
+  side: "client" | "server",
+): { context: TlsContext; owned: boolean } {
+  const { backend, config } = dtlsConfig(o, side);
   if (side === "client") return sharedContext(backend, config);
   return { context: new TlsContext(backend.name, backend.createContext(config)), owned: true };
 }
