@@ -17,7 +17,19 @@ const backends = (process.env.JSEC_BACKENDS ?? "openssl,mbedtls").split(",");
 let passed = 0, failed = 0, skipped = 0;
 const summary = [];
 
-/** Runs one test command; returns its counts (a run that crashed counts one failure). */
+/**
+ * Deno's known exit race: every test passed, then the process aborted in glibc's
+ * malloc while exiting. Only that exact shape qualifies; any other crash fails.
+ */
+function exitRace(runtime, r, out) {
+  return runtime === "deno" && r.signal === "SIGABRT" &&
+    /\| 0 failed/.test(out) && /^malloc_consolidate\(\): invalid chunk size$/m.test(out);
+}
+
+/**
+ * Runs one test command; returns its counts. A run that crashed counts one
+ * failure, or -1 when it matches {@link exitRace} (the caller runs it once more).
+ */
 function run(runtime, backend, args) {
   const exe = `tools/node_modules/.bin/${runtime === "bun-gc" ? "bun" : runtime}`;
   const stress = runtime === "bun-gc" ? GC_STRESS : {};
@@ -39,7 +51,7 @@ function run(runtime, backend, args) {
     f = Number(out.match(/^\s*(\d+) fail\s*$/m)?.[1] ?? 0);
     s = Number(out.match(/^\s*(\d+) skip\s*$/m)?.[1] ?? 0);
   }
-  if (r.status !== 0 && f === 0) f = 1;
+  if (r.status !== 0 && f === 0) f = exitRace(runtime, r, out) ? -1 : 1;
   return [p, f, s];
 }
 
@@ -54,7 +66,16 @@ for (const runtime of runtimes) {
       : files.map((f) => ["test", "--timeout", "120000", `./${f}`]);
     let p = 0, f = 0, s = 0;
     for (const args of runs) {
-      const [rp, rf, rs] = run(runtime, backend, args);
+      let [rp, rf, rs] = run(runtime, backend, args);
+      if (rf === -1) {
+        console.log(
+          "\n!!! deno aborted in glibc malloc at exit, after a summary with 0 failed. A core dump\n" +
+            "!!! showed Deno's exit destructors racing a worker thread's teardown, in that thread's\n" +
+            "!!! malloc arena (issue 6, session 4 note). Running the same command once more:\n",
+        );
+        [rp, rf, rs] = run(runtime, backend, args);
+        if (rf === -1) rf = 1; // twice in a row: a failure
+      }
       p += rp;
       f += rf;
       s += rs;
