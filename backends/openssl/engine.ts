@@ -109,7 +109,7 @@ function derHash(der: Uint8Array): number {
   return h >>> 0;
 }
 
-function cachedSession(der: Uint8Array): Ptr | null {
+function cachedSession(der: Uint8Array): CachedSession | null {
   const key = derHash(der);
   const hit = sessionCache.get(key);
   if (!hit || !sameBytes(hit.der, der)) return null;
@@ -120,21 +120,26 @@ function cachedSession(der: Uint8Array): Ptr | null {
     return null;
   }
   sessionCache.set(key, hit);
-  return hit.sess;
+  return hit;
 }
 
-/** Caches `sess`, parsed from (or serialized to) `der`, taking over the caller's reference. */
-function cacheSession(ssl: SslSymbols, der: Uint8Array, sess: Ptr): void {
+/**
+ * Caches `sess`, parsed from (or serialized to) `der`, taking over the caller's
+ * reference. Returns the entry, whose copy of the DER is never written.
+ */
+function cacheSession(ssl: SslSymbols, der: Uint8Array, sess: Ptr): CachedSession {
   const key = derHash(der);
   const old = sessionCache.get(key);
   if (old) old.ssl.SSL_SESSION_free(old.sess);
   sessionCache.delete(key);
-  sessionCache.set(key, { ssl, sess, der: der.slice() });
+  const entry = { ssl, sess, der: der.slice() };
+  sessionCache.set(key, entry);
   if (sessionCache.size > SESSION_CACHE_MAX) {
     const [oldestKey, oldest] = sessionCache.entries().next().value!;
     sessionCache.delete(oldestKey);
     oldest.ssl.SSL_SESSION_free(oldest.sess);
   }
+  return entry;
 }
 
 /** One TLS or DTLS connection's state in OpenSSL. */
@@ -238,7 +243,7 @@ export class OpenSslEngine implements Engine {
       throw new TlsError("INVALID_OPTION", "invalid option session: empty", { option: "session" });
     }
     const cached = cachedSession(der);
-    if (cached) return this.#offer(cached, der);
+    if (cached) return this.#offer(cached);
     const pp = new Uint8Array(8);
     writePtrTo(pp, 0, ptrOf(der));
     const sess = ssl.d2i_SSL_SESSION(null, pp, BigInt(der.length));
@@ -253,17 +258,16 @@ export class OpenSslEngine implements Engine {
         },
       );
     }
-    cacheSession(ssl, der, sess);
-    this.#offer(sess, der);
+    this.#offer(cacheSession(ssl, der, sess));
   }
 
-  #offer(sess: Ptr, der: Uint8Array): void {
+  #offer({ sess, der }: CachedSession): void {
     const { ssl } = this.#o;
     ssl.SSL_set_session(this.#ssl, sess);
     // Our own reference: while we hold it no other session can take its address,
     // which is what exportSession compares.
     ssl.SSL_SESSION_up_ref(sess);
-    this.#n.offered = { sess, der: der.slice() };
+    this.#n.offered = { sess, der }; // the cache's copy: shared, never written
   }
 
   /**
