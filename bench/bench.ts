@@ -65,10 +65,19 @@ const BULK_SUITE_MBEDTLS = "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384";
 
 /** Sizes: full, --quick (÷8), --smoke (tiny). */
 const S = SMOKE
-  ? { mib: 4, warm: 1, echo: 200, echoWarm: 20, hs: 10, idle: 20, loopMib: 8 }
+  ? { mib: 4, warm: 1, echo: 200, echoWarm: 20, hs: 10, hsWarmMs: 0, idle: 20, loopMib: 8 }
   : QUICK
-  ? { mib: 32, warm: 4, echo: 1250, echoWarm: 62, hs: 38, idle: 125, loopMib: 32 }
-  : { mib: 256, warm: 32, echo: 10_000, echoWarm: 500, hs: 300, idle: 1000, loopMib: 256 };
+  ? { mib: 32, warm: 4, echo: 1250, echoWarm: 62, hs: 38, hsWarmMs: 250, idle: 125, loopMib: 32 }
+  : {
+    mib: 256,
+    warm: 32,
+    echo: 10_000,
+    echoWarm: 500,
+    hs: 300,
+    hsWarmMs: 1000,
+    idle: 1000,
+    loopMib: 256,
+  };
 
 const log = (
   s: string,
@@ -190,14 +199,15 @@ async function main(): Promise<void> {
     const base = ["--certs", certs.dir, ...(SUITE ? ["--suite", SUITE] : [])];
     const bulk = ["--mib", String(S.mib), "--warm", String(S.warm)];
     const echo = ["--count", String(S.echo), "--warm", String(S.echoWarm)];
-    const hs = ["--count", String(S.hs)];
+    const hs = ["--count", String(S.hs), "--warm-ms", String(S.hsWarmMs)];
     const idle = ["--count", String(S.idle)];
     const loop = ["--mib", String(S.loopMib), "--warm", String(Math.max(1, S.loopMib / 8))];
     log(
       `jsec bench: runtimes ${RUNTIMES.join(", ")}, ${RUNS} run(s) per row, ${
         SMOKE ? "smoke" : QUICK ? "quick" : "full"
       } sizes` +
-        ` (bulk ${S.mib} MiB + ${S.warm} warm-up, echo ${S.echo}, hs ${S.hs}, idle ${S.idle})`,
+        ` (bulk ${S.mib} MiB + ${S.warm} warm-up, echo ${S.echo}, hs ${S.hs} after ${S.hsWarmMs} ms` +
+        ` of warm-up, idle ${S.idle})`,
     );
     const impls = ["jsec", "native", "node", "raw"];
     const nativeName = (

@@ -37,3 +37,23 @@ export function result(value: number, unit: string, extra: Record<string, unknow
   const cipher = negotiated.cipher ? { cipher: negotiated.cipher } : {};
   console.log("RESULT " + JSON.stringify({ value, unit, ...cipher, ...extra }));
 }
+
+/**
+ * The connection cases' warm-up: batches of up to 100 connections until
+ * `--warm-ms` (default 1000) has passed, at most 3000 connections. The JITs
+ * need well over 100 connections to reach their steady state (jsec's TLS 1.2
+ * resumption ran 31–39% slower after 100 than after 1000), and the C anchor
+ * (`openssl s_time`) is measured over seconds.
+ */
+export async function warmUp(
+  run: (k: number, measure: boolean) => Promise<void>,
+  count: number,
+): Promise<void> {
+  const until = performance.now() + num("warm-ms", 1000);
+  const batch = Math.min(100, count);
+  let done = 0;
+  do {
+    await run(batch, false);
+    done += batch;
+  } while (performance.now() < until && done < 3000);
+}

@@ -4,7 +4,7 @@
  */
 
 import { type Any, cpuMicros, g, gc, rss, RUNTIME, sleep } from "../common.ts";
-import { certs, HOST, IMPL, jsecOptions, leaf, negotiated } from "./args.ts";
+import { certs, HOST, IMPL, jsecOptions, leaf, negotiated, warmUp } from "./args.ts";
 
 export interface PConn {
   read(p: Uint8Array): Promise<number | null>;
@@ -236,9 +236,8 @@ export async function pullHandshakes(
       await c.close();
     }
   };
-  // Warm-up (and the first full handshake for resume): long enough for the JIT, since
-  // the C anchor (s_time) runs for seconds.
-  await run(Math.min(100, count), false);
+  // Warm-up (and the first full handshake for resume).
+  await warmUp(run, count);
   const t0 = performance.now(), cpu0 = cpuMicros();
   await run(count, true);
   const ms = performance.now() - t0, cpuUs = cpuMicros() - cpu0;
