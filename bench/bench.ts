@@ -29,6 +29,10 @@
  * share one thread, so no binding of this libssl beats it here; an anchor above
  * its bound marks a target that is out of reach with this libssl.
  *
+ * Floor: echo also runs jsec's engines moved by hand over raw sockets
+ * (`cases/hand.ts`), the fastest any JS driver of these engines could go; "floor
+ * vs native" below 1.0 marks the echo target as out of reach for this design.
+ *
  * Certificates (a CA and ECDSA P-256 / RSA-2048 leaves for localhost) are
  * made with the `openssl` CLI in a temp dir and removed at the end.
  * Numbers are from one machine: on a small shared box they are noisy.
@@ -223,6 +227,8 @@ async function main(): Promise<void> {
         ? rawName(rt)
         : impl === "node"
         ? "node:tls"
+        : impl === "hand"
+        ? "floor: engines by hand over raw sockets"
         : impl;
 
     /** The C loop compiled once, on first use (null without a compiler or headers). */
@@ -291,6 +297,8 @@ async function main(): Promise<void> {
             ratioRow(same, `${same.label} vs ${label(rt, impl)} (same suite)`, got[impl], t);
           }
         }
+        // The floor against native TLS: where no JS driver of these engines could reach.
+        if (got.hand) ratioRow(got.hand, `floor vs ${label(rt, "native")}`, got.native);
         for (const c of cRows) {
           const bound = got.raw &&
             boundRow(group, `bound: raw + C libssl (${c.cipher})`, rt, got.raw, c);
@@ -306,7 +314,9 @@ async function main(): Promise<void> {
     };
 
     if (want("bulk")) await socketGroup("bulk", "bulk", bulk, impls, ">= 1.0", EQUAL_SUITES);
-    if (want("echo")) await socketGroup("echo", "echo", echo, impls, ">= 1.0", EQUAL_SUITES);
+    if (want("echo")) {
+      await socketGroup("echo", "echo", echo, [...impls, "hand"], ">= 1.0", EQUAL_SUITES);
+    }
 
     if (want("hs")) {
       for (const key of ["ecdsa", "rsa"] as const) {

@@ -4,8 +4,8 @@
  * [--backend B] [--suite S] --certs DIR [sizes]`; prints one line `RESULT {json}`.
  *
  * impl: jsec (this library), native (Deno.listenTls/connectTls or Bun.listen/connect
- * with tls), node (node:tls), raw (plain TCP of the runtime). The cases live in
- * `cases/`, one file per family.
+ * with tls), node (node:tls), raw (plain TCP of the runtime), hand (echo only: jsec's
+ * engines moved by hand over raw sockets). The cases live in `cases/`, one file per family.
  */
 
 import { type Any, g, RUNTIME } from "./common.ts";
@@ -14,6 +14,7 @@ import { pullBulk, pullEcho, pullHandshakes, pullIdle, pullImpl } from "./cases/
 import { nodeBulk, nodeEcho, nodeHandshakes, nodeIdle } from "./cases/node.ts";
 import { bunBulk, bunEcho, bunHandshakes, bunIdle } from "./cases/bun.ts";
 import { dtlsEcho, engineLoop } from "./cases/engine.ts";
+import { handEcho } from "./cases/hand.ts";
 
 async function main(): Promise<void> {
   if (IMPL === "jsec" && BACKEND) {
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
     }
     case "echo": {
       const count = num("count", 10_000), warm = num("warm", 500), size = num("size", 1024);
-      const ms = pull
+      const ms = IMPL === "hand"
+        ? await handEcho(warm, count, size)
+        : pull
         ? await pullEcho(pull, warm, count, size)
         : bunSock
         ? await bunEcho(bunTls, warm, count, size)
