@@ -29,9 +29,10 @@
  * share one thread, so no binding of this libssl beats it here; an anchor above
  * its bound marks a target that is out of reach with this libssl.
  *
- * Floor: echo also runs jsec's engines moved by hand over raw sockets
- * (`cases/hand.ts`), the fastest any JS driver of these engines could go; "floor
- * vs native" below 1.0 marks the echo target as out of reach for this design.
+ * Floor: echo and resume also run jsec's engines moved by hand over raw sockets
+ * (`cases/hand.ts`): what jsec would do with no streams layer. "jsec vs floor"
+ * is the streams layer's share; a floor below its target marks that target as
+ * out of reach for any JS driver of these engines.
  *
  * Certificates (a CA and ECDSA P-256 / RSA-2048 leaves for localhost) are
  * made with the `openssl` CLI in a temp dir and removed at the end.
@@ -370,7 +371,9 @@ async function main(): Promise<void> {
           runtime: "C",
           once: () => sTime(leaf.certFile, leaf.keyFile, "-reuse", [...stArgs], STIME),
         };
-        const resumeImpls = group === "resume-tls13" ? ["jsec", "native", "node"] : ["jsec"];
+        const resumeImpls = group === "resume-tls13"
+          ? ["jsec", "native", "node", "hand"]
+          : ["jsec", "hand"];
         const perRuntime = resumeImpls.length + 1;
         const jobs = RUNTIMES.flatMap((rt) => [
           ...resumeImpls.map((impl) =>
@@ -408,6 +411,9 @@ async function main(): Promise<void> {
         RUNTIMES.forEach((rt, r) => {
           const jsecRow = measured[r * perRuntime];
           ratioRow(jsecRow, "jsec vs s_time -reuse", stRow, ">= 0.9");
+          const floor = measured[r * perRuntime + resumeImpls.indexOf("hand")];
+          ratioRow(jsecRow, "jsec vs floor", floor);
+          ratioRow(floor, "floor vs s_time -reuse", stRow);
           const raw = measured[r * perRuntime + resumeImpls.length];
           const bound = cRow && boundRow(group, "bound: raw + C libssl", rt, raw, cRow);
           if (!bound) return;

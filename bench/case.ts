@@ -4,8 +4,8 @@
  * [--backend B] [--suite S] --certs DIR [sizes]`; prints one line `RESULT {json}`.
  *
  * impl: jsec (this library), native (Deno.listenTls/connectTls or Bun.listen/connect
- * with tls), node (node:tls), raw (plain TCP of the runtime), hand (echo only: jsec's
- * engines moved by hand over raw sockets). The cases live in `cases/`, one file per family.
+ * with tls), node (node:tls), raw (plain TCP of the runtime), hand (echo and resume:
+ * jsec's engines moved by hand over raw sockets). The cases live in `cases/`, one file per family.
  */
 
 import { type Any, g, RUNTIME } from "./common.ts";
@@ -14,7 +14,7 @@ import { pullBulk, pullEcho, pullHandshakes, pullIdle, pullImpl } from "./cases/
 import { nodeBulk, nodeEcho, nodeHandshakes, nodeIdle } from "./cases/node.ts";
 import { bunBulk, bunEcho, bunHandshakes, bunIdle } from "./cases/bun.ts";
 import { dtlsEcho, engineLoop } from "./cases/engine.ts";
-import { handEcho } from "./cases/hand.ts";
+import { handEcho, handResume } from "./cases/hand.ts";
 
 async function main(): Promise<void> {
   if (IMPL === "jsec" && BACKEND) {
@@ -72,7 +72,13 @@ async function main(): Promise<void> {
         result(NaN, "", { skipped: "--rounds is for jsec, raw and native sockets" });
         return;
       }
-      const r = pull
+      if (IMPL === "hand" && !resume) {
+        result(NaN, "", { skipped: "the hand-driven floor is measured for resume and echo" });
+        return;
+      }
+      const r = IMPL === "hand"
+        ? await handResume(count)
+        : pull
         ? await pullHandshakes(pull, count, resume, rounds)
         : bunSock
         ? await bunHandshakes(bunTls, count, resume, rounds)

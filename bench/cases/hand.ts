@@ -8,7 +8,7 @@
  */
 
 import { type Any, g, RUNTIME } from "../common.ts";
-import { certs, HOST, jsecOptions, leaf, negotiated } from "./args.ts";
+import { certs, HOST, jsecOptions, leaf, negotiated, warmUp } from "./args.ts";
 
 interface HandEngine {
   handshakeDone: boolean;
@@ -17,22 +17,132 @@ interface HandEngine {
   pull(into: Uint8Array): number;
   read(into: Uint8Array): number;
   write(d: Uint8Array): number;
-  info(): { cipher: string };
+  shutdown(): void;
+  exportSession(): Uint8Array | null;
+  info(): { cipher: string; sessionReused: boolean };
+  free(): void;
 }
 
-async function engines(): Promise<{ server: () => HandEngine; client: () => HandEngine }> {
+interface Engines {
+  server(): HandEngine;
+  client(session?: Uint8Array): HandEngine;
+}
+
+async function engines(): Promise<Engines> {
   const { contextFrom } = await import("../../streams/context.ts");
   const common = jsecOptions();
   const sctx = contextFrom({ cert: leaf.cert, key: leaf.key, ...common } as Any, "server", false);
   const cctx = contextFrom({ caCerts: [certs.ca], ...common } as Any, "client", false);
   return {
     server: () => sctx.newEngine({}) as unknown as HandEngine,
-    client: () =>
-      cctx.newEngine({ serverName: "localhost", verifyName: "localhost" }) as unknown as HandEngine,
+    client: (session) =>
+      cctx.newEngine({
+        serverName: "localhost",
+        verifyName: "localhost",
+        session,
+      }) as unknown as HandEngine,
   };
 }
 
-/** 1 KiB-style echo: `count` round trips of `size` bytes after `warm`; returns ms. */
+/** Ciphertext out for Bun, whose socket write copies before it returns. */
+const out = new Uint8Array(64 * 1024 + 1024);
+
+// ---- Deno: promise style, as Deno's sockets are ----------------------------------------
+
+/** Deno holds a buffer until its write resolves: a free list, as TlsConn's pool. */
+const spare: Uint8Array[] = [];
+
+/** Sends everything the engine has. */
+async function denoSend(conn: Any, eng: HandEngine): Promise<void> {
+  const buf = spare.pop() ?? new Uint8Array(64 * 1024 + 1024);
+  try {
+    for (let n; (n = eng.pull(buf)) > 0;) {
+      for (let off = 0; off < n;) off += await conn.write(buf.subarray(off, n));
+    }
+  } finally {
+    spare.push(buf);
+  }
+}
+
+/** One socket read fed to the engine; false at end of stream. */
+async function denoRecv(conn: Any, eng: HandEngine, buf: Uint8Array): Promise<boolean> {
+  const n = await conn.read(buf);
+  if (n === null) return false;
+  eng.feed(buf.subarray(0, n));
+  return true;
+}
+
+/**
+ * Runs the handshake. Its last flight stays in the engine and leaves with the
+ * first write, or before the first wait for the peer, as in TlsConn: the same
+ * socket writes as jsec's.
+ */
+async function denoHandshake(conn: Any, eng: HandEngine, buf: Uint8Array): Promise<void> {
+  while (eng.handshake() !== "done") {
+    await denoSend(conn, eng);
+    if (!(await denoRecv(conn, eng, buf))) throw new Error("hand: end of stream in handshake");
+  }
+}
+
+/** Reads exactly `into.length` bytes of plaintext; sends what the engine holds before waiting. */
+async function denoReadFull(conn: Any, eng: HandEngine, into: Uint8Array, buf: Uint8Array) {
+  for (let got = 0; got < into.length;) {
+    const n = eng.read(got ? into.subarray(got) : into);
+    if (n < 0) throw new Error("hand: close_notify");
+    if (n > 0) {
+      got += n;
+      continue;
+    }
+    await denoSend(conn, eng);
+    if (!(await denoRecv(conn, eng, buf))) throw new Error("hand: end of stream");
+  }
+}
+
+async function denoConnect(port: number): Promise<Any> {
+  const conn = await g.Deno.connect({ hostname: HOST, port });
+  conn.setNoDelay(true);
+  return conn;
+}
+
+/** Accepts connections and runs `serve` on each until the listener closes. */
+function denoServer(serve: (conn: Any) => Promise<void>): { port: number; close(): void } {
+  const l = g.Deno.listen({ hostname: HOST, port: 0 });
+  (async () => {
+    for (;;) {
+      let conn: Any;
+      try {
+        conn = await l.accept();
+      } catch {
+        return; // closed
+      }
+      conn.setNoDelay(true);
+      serve(conn).catch(() => {}).finally(() => conn.close());
+    }
+  })();
+  return { port: l.addr.port, close: () => l.close() };
+}
+
+// ---- Bun: data callbacks, no promise on the data path ------------------------------------
+
+/** Sends everything the engine has (Bun's write is synchronous). */
+function bunSend(s: Any, eng: HandEngine): void {
+  for (let n; (n = eng.pull(out)) > 0;) {
+    if (s.write(out.subarray(0, n)) !== n) throw new Error("hand: short socket write");
+  }
+}
+
+/** Feeds `d` and steps the handshake; true once it is done (its last flight waits, as above). */
+function bunStep(s: Any, eng: HandEngine, d: Uint8Array | null): boolean {
+  if (d) eng.feed(d);
+  if (eng.handshakeDone) return true;
+  if (eng.handshake() === "done") return true;
+  bunSend(s, eng);
+  return false;
+}
+
+// ---- echo ------------------------------------------------------------------------------
+
+/** `count` round trips of `size` bytes after `warm`, over one connection; returns ms. */
 export async function handEcho(warm: number, count: number, size: number): Promise<number> {
   const e = await engines();
   return RUNTIME === "bun"
@@ -40,64 +150,31 @@ export async function handEcho(warm: number, count: number, size: number): Promi
     : await denoEcho(e, warm, count, size);
 }
 
-async function denoEcho(
-  e: { server: () => HandEngine; client: () => HandEngine },
-  warm: number,
-  count: number,
-  size: number,
-): Promise<number> {
-  const D = g.Deno;
-  const out = new Uint8Array(64 * 1024 + 1024);
-  const send = async (conn: Any, eng: HandEngine) => {
-    for (let n; (n = eng.pull(out)) > 0;) {
-      for (let off = 0; off < n;) off += await conn.write(out.subarray(off, n));
-    }
-  };
-  const recv = async (conn: Any, eng: HandEngine, buf: Uint8Array) => {
-    const n = await conn.read(buf);
-    if (n === null) throw new Error("hand echo: end of stream");
-    eng.feed(buf.subarray(0, n));
-  };
-  const handshake = async (conn: Any, eng: HandEngine, buf: Uint8Array) => {
-    while (eng.handshake() !== "done") {
-      await send(conn, eng);
-      await recv(conn, eng, buf);
-    }
-    await send(conn, eng);
-  };
-  const readFull = async (conn: Any, eng: HandEngine, into: Uint8Array, buf: Uint8Array) => {
-    for (let got = 0; got < into.length;) {
-      const n = eng.read(got ? into.subarray(got) : into);
-      if (n < 0) throw new Error("hand echo: close_notify");
-      if (n > 0) got += n;
-      else await recv(conn, eng, buf);
-    }
-  };
-  const l = D.listen({ hostname: HOST, port: 0 });
-  const serving = (async () => {
-    const conn = await l.accept();
-    conn.setNoDelay(true);
+async function denoEcho(e: Engines, warm: number, count: number, size: number): Promise<number> {
+  const srv = denoServer(async (conn) => {
     const eng = e.server();
     const buf = new Uint8Array(64 * 1024), msg = new Uint8Array(size);
-    await handshake(conn, eng, buf);
-    for (;;) {
-      await readFull(conn, eng, msg, buf);
-      eng.write(msg);
-      await send(conn, eng);
+    try {
+      await denoHandshake(conn, eng, buf);
+      for (;;) {
+        await denoReadFull(conn, eng, msg, buf); // throws once the client has gone
+        eng.write(msg);
+        await denoSend(conn, eng);
+      }
+    } finally {
+      eng.free();
     }
-  })();
-  serving.catch(() => {}); // ends when the process exits
-  const conn = await D.connect({ hostname: HOST, port: l.addr.port });
-  conn.setNoDelay(true);
+  });
+  const conn = await denoConnect(srv.port);
   const eng = e.client();
   const buf = new Uint8Array(64 * 1024), msg = new Uint8Array(size).fill(0x65);
   const back = new Uint8Array(size);
-  await handshake(conn, eng, buf);
+  await denoHandshake(conn, eng, buf);
   const run = async (k: number) => {
     for (let i = 0; i < k; i++) {
       eng.write(msg);
-      await send(conn, eng);
-      await readFull(conn, eng, back, buf);
+      await denoSend(conn, eng);
+      await denoReadFull(conn, eng, back, buf);
     }
   };
   await run(warm);
@@ -106,30 +183,13 @@ async function denoEcho(
   const ms = performance.now() - t0;
   negotiated.cipher = eng.info().cipher;
   conn.close(); // the server's read then ends its loop
-  l.close();
+  eng.free();
+  srv.close();
   return ms;
 }
 
-async function bunEcho(
-  e: { server: () => HandEngine; client: () => HandEngine },
-  warm: number,
-  count: number,
-  size: number,
-): Promise<number> {
+async function bunEcho(e: Engines, warm: number, count: number, size: number): Promise<number> {
   const Bun = g.Bun;
-  const out = new Uint8Array(64 * 1024 + 1024);
-  const send = (s: Any, eng: HandEngine) => {
-    for (let n; (n = eng.pull(out)) > 0;) {
-      if (s.write(out.subarray(0, n)) !== n) throw new Error("hand echo: short socket write");
-    }
-  };
-  /** Feeds `d`; true once the handshake is done (sending what it produced). */
-  const step = (s: Any, eng: HandEngine, d: Uint8Array | null) => {
-    if (d) eng.feed(d);
-    if (!eng.handshakeDone) eng.handshake();
-    send(s, eng);
-    return eng.handshakeDone;
-  };
   const mid = new Uint8Array(size);
   let midGot = 0;
   const l = Bun.listen({
@@ -142,14 +202,14 @@ async function bunEcho(
       },
       data(s: Any, d: Uint8Array) {
         const eng = s.data as HandEngine;
-        if (!step(s, eng, d)) return;
+        if (!bunStep(s, eng, d)) return;
         for (let n; (n = eng.read(mid.subarray(midGot))) > 0;) {
           midGot += n;
           if (midGot < size) continue;
           midGot = 0;
           eng.write(mid);
-          send(s, eng);
         }
+        bunSend(s, eng); // the echo, or a last handshake flight before waiting
       },
     },
   });
@@ -168,7 +228,7 @@ async function bunEcho(
       },
       data(s: Any, d: Uint8Array) {
         if (!eng.handshakeDone) {
-          if (step(s, eng, d)) ready();
+          if (bunStep(s, eng, d)) ready();
           return;
         }
         eng.feed(d);
@@ -178,19 +238,19 @@ async function bunEcho(
           got = 0;
           if (--left === 0) return done();
           eng.write(msg);
-          send(s, eng);
+          bunSend(s, eng);
         }
       },
     },
   });
-  step(s, eng, null);
+  bunStep(s, eng, null);
   await handshaken;
   const run = (k: number) =>
     new Promise<void>((r) => {
       left = k;
       done = r;
       eng.write(msg);
-      send(s, eng);
+      bunSend(s, eng);
     });
   await run(warm);
   const t0 = performance.now();
@@ -200,4 +260,154 @@ async function bunEcho(
   s.end();
   l.stop(true);
   return ms;
+}
+
+// ---- resumption ------------------------------------------------------------------------
+
+/**
+ * `--case resume` by hand: per connection, connect offering the last session,
+ * one byte each way, close_notify both ways, close. Returns ms for `count`.
+ */
+export async function handResume(count: number): Promise<{ ms: number; reused: number }> {
+  const e = await engines();
+  const one = RUNTIME === "bun" ? bunResumer(e) : denoResumer(e);
+  let session: Uint8Array | undefined;
+  let reused = 0;
+  const run = async (k: number, measure: boolean) => {
+    for (let i = 0; i < k; i++) {
+      const r = await one.connection(session);
+      session = r.session ?? session;
+      if (measure && i === k - 1 && r.reused) reused++;
+    }
+  };
+  await warmUp(run, count);
+  const t0 = performance.now();
+  await run(count, true);
+  const ms = performance.now() - t0;
+  one.close();
+  return { ms, reused };
+}
+
+interface Resumer {
+  connection(session?: Uint8Array): Promise<{ session: Uint8Array | null; reused: boolean }>;
+  close(): void;
+}
+
+function denoResumer(e: Engines): Resumer {
+  const srv = denoServer(async (conn) => {
+    const eng = e.server();
+    const buf = new Uint8Array(16 * 1024), b = new Uint8Array(16);
+    try {
+      await denoHandshake(conn, eng, buf);
+      for (;;) {
+        const n = eng.read(b);
+        if (n < 0) break; // close_notify
+        if (n > 0) {
+          eng.write(b.subarray(0, n));
+          await denoSend(conn, eng);
+        } else {
+          await denoSend(conn, eng);
+          if (!(await denoRecv(conn, eng, buf))) break;
+        }
+      }
+      eng.shutdown();
+      await denoSend(conn, eng);
+    } finally {
+      eng.free();
+    }
+  });
+  const one = new Uint8Array([0x63]);
+  return {
+    async connection(session) {
+      const conn = await denoConnect(srv.port);
+      const eng = e.client(session);
+      try {
+        const buf = new Uint8Array(16 * 1024), b = new Uint8Array(1);
+        await denoHandshake(conn, eng, buf);
+        eng.write(one);
+        await denoSend(conn, eng);
+        await denoReadFull(conn, eng, b, buf);
+        const result = { session: eng.exportSession(), reused: eng.info().sessionReused };
+        eng.shutdown();
+        await denoSend(conn, eng);
+        return result;
+      } finally {
+        conn.close();
+        eng.free();
+      }
+    },
+    close: () => srv.close(),
+  };
+}
+
+function bunResumer(e: Engines): Resumer {
+  const Bun = g.Bun;
+  const b = new Uint8Array(16);
+  const l = Bun.listen({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      open(s: Any) {
+        s.setNoDelay?.(true);
+        s.data = e.server();
+      },
+      data(s: Any, d: Uint8Array) {
+        const eng = s.data as HandEngine;
+        if (!bunStep(s, eng, d)) return;
+        for (let n; (n = eng.read(b)) !== 0;) {
+          if (n < 0) { // close_notify: answer it and close
+            eng.shutdown();
+            bunSend(s, eng);
+            s.end();
+            return;
+          }
+          eng.write(b.subarray(0, n));
+        }
+        bunSend(s, eng); // the echo, or a last handshake flight before waiting
+      },
+      close(s: Any) {
+        (s.data as HandEngine).free();
+      },
+    },
+  });
+  const one = new Uint8Array([0x63]);
+  return {
+    connection(session) {
+      return new Promise((resolve, reject) => {
+        const eng = e.client(session);
+        Bun.connect({
+          hostname: HOST,
+          port: l.port,
+          socket: {
+            open(s: Any) {
+              s.setNoDelay?.(true);
+              bunStep(s, eng, null);
+            },
+            data(s: Any, d: Uint8Array) {
+              if (!eng.handshakeDone) {
+                if (!bunStep(s, eng, d)) return;
+                eng.write(one);
+                bunSend(s, eng);
+                return;
+              }
+              eng.feed(d);
+              if (eng.read(b) <= 0) return;
+              const result = { session: eng.exportSession(), reused: eng.info().sessionReused };
+              eng.shutdown();
+              bunSend(s, eng);
+              s.end();
+              resolve(result);
+            },
+            close() {
+              eng.free();
+            },
+            error(_s: Any, err: unknown) {
+              reject(err);
+            },
+          },
+        }).catch(reject);
+      });
+    },
+    close: () => l.stop(true),
+  };
 }
