@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, listen, type TlsConn, type TlsListener } from "../mod.ts";
+import { type CertInfo, connect, listen, type TlsConn, type TlsListener } from "../mod.ts";
 import { BACKEND, HAS_TLS13, pki, tempDir } from "./helpers.ts";
 
 const p = pki();
@@ -179,6 +179,31 @@ test("peerCertificateChain: leaf and intermediate as sent, in both directions", 
       assert.ok(client[0].der instanceof Uint8Array && client[0].der.length > 100);
     },
   );
+});
+
+test("peerCertificate: every connection gets its own copy, also of a certificate parsed before", async () => {
+  // Parsed certificates are cached by their DER: what one caller changes must not reach another.
+  const ecdsa = { cert: p.server.cert, key: p.server.key };
+  const seen: CertInfo[] = [];
+  for (let i = 0; i < 3; i++) {
+    await pair(ecdsa, { caCerts: [p.ca.cert] }, (c) => void seen.push(c.info.peerCertificate!));
+  }
+  const [a, b, c] = seen;
+  assert.notEqual(a, b);
+  assert.deepEqual(a, b);
+  a.subject = "CN=changed";
+  a.san.push("DNS:changed");
+  a.notAfter.setTime(0);
+  a.der[0] ^= 0xff;
+  assert.deepEqual(b, c);
+  await pair(ecdsa, { caCerts: [p.ca.cert] }, (conn) => {
+    assert.deepEqual(conn.info.peerCertificate, b);
+  });
+  // Another server's certificate is its own.
+  await pair({ cert: p.rsaServer.cert, key: p.rsaServer.key }, { caCerts: [p.ca.cert] }, (conn) => {
+    assert.equal(conn.info.peerCertificate?.publicKeyType, "rsa");
+    assert.notDeepEqual(conn.info.peerCertificate?.der, b.der);
+  });
 });
 
 test("group and signatureAlgorithm (OpenSSL; null on mbedTLS 2.28)", async () => {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { Backend, Capabilities, CertInfo, ContextConfig, CryptoProvider } from "../backend.ts";
+import type { Backend, Capabilities, ContextConfig, CryptoProvider } from "../backend.ts";
+import { cachedCertificateParser } from "../cert_cache.ts";
 import { parseCertificateDer } from "../x509_der.ts";
 import { createQueueMemoryBio } from "./bio.ts";
 import { MbedContext } from "./context.ts";
@@ -36,7 +37,7 @@ export function loadMbedTls(): Backend {
     postQuantumGroups: [],
   };
   // Peer certificates arrive as DER: parse them directly (no PEM sniffing).
-  const parse = (der: Uint8Array): CertInfo => parseCertificateDer(der, (d) => sha256(m, d));
+  const parse = cachedCertificateParser((der) => parseCertificateDer(der, (d) => sha256(m, d)));
   const crypto: CryptoProvider = createMbedTlsCrypto();
   return {
     name: "mbedtls",

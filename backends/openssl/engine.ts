@@ -25,6 +25,7 @@ import { BIO_CTRL, SSL_CTRL, SSL_ERROR } from "../../ffi/openssl.ts";
 import { TlsError } from "../../errors.ts";
 import { EOF, isIpLiteral, STREAMING_FEED, WANT_READ } from "../backend.ts";
 import type { CertInfo, Engine, EngineInfo, EngineOptions, HandshakeState } from "../backend.ts";
+import { fnv1a, sameBytes } from "../bytes.ts";
 import { certificateDer, copyOutPair } from "./certs.ts";
 import { clearErrors, drainErrors, tlsFailure } from "./errors.ts";
 import type { OpenSslContext } from "./context.ts";
@@ -102,15 +103,8 @@ interface CachedSession {
 const sessionCache = new Map<number, CachedSession>();
 const SESSION_CACHE_MAX = 32;
 
-/** FNV-1a over the DER. */
-function derHash(der: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < der.length; i++) h = Math.imul(h ^ der[i], 0x01000193);
-  return h >>> 0;
-}
-
 function cachedSession(der: Uint8Array): CachedSession | null {
-  const key = derHash(der);
+  const key = fnv1a(der);
   const hit = sessionCache.get(key);
   if (!hit || !sameBytes(hit.der, der)) return null;
   sessionCache.delete(key);
@@ -128,7 +122,7 @@ function cachedSession(der: Uint8Array): CachedSession | null {
  * reference. Returns the entry, whose copy of the DER is never written.
  */
 function cacheSession(ssl: SslSymbols, der: Uint8Array, sess: Ptr): CachedSession {
-  const key = derHash(der);
+  const key = fnv1a(der);
   const old = sessionCache.get(key);
   if (old) old.ssl.SSL_SESSION_free(old.sess);
   sessionCache.delete(key);
@@ -628,10 +622,4 @@ function sessionDer(ssl: OpenSslContext["o"]["ssl"], sess: Ptr): Uint8Array | nu
   writePtrTo(scratch8, 0, ptrOf(out));
   ssl.i2d_SSL_SESSION(sess, scratch8);
   return out;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

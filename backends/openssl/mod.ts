@@ -7,6 +7,7 @@
 import { cstr, isNull, keepAlive, ptrOf } from "../../ffi/runtime.ts";
 import { SSL_CTRL } from "../../ffi/openssl.ts";
 import type { Backend, Capabilities, ContextConfig } from "../backend.ts";
+import { cachedCertificateParser } from "../cert_cache.ts";
 import { createOpenSslMemoryBio } from "./bio.ts";
 import { createOpenSslCrypto } from "./crypto.ts";
 import { OpenSslContext } from "./context.ts";
@@ -54,7 +55,7 @@ export function loadOpenSsl(): Backend {
     postQuantumGroups,
   };
   const crypto = createOpenSslCrypto();
-  const parse = (der: Uint8Array) => crypto.parseCertificate(der);
+  const parse = cachedCertificateParser((der) => crypto.parseCertificate(der));
   return {
     name: "openssl",
     version: o.version,
