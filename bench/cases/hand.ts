@@ -49,27 +49,33 @@ const out = new Uint8Array(64 * 1024 + 1024);
 
 // ---- Deno: promise style, as Deno's sockets are ----------------------------------------
 
-/** Deno holds a buffer until its write resolves: a free list, as TlsConn's pool. */
-const spare: Uint8Array[] = [];
+/** Deno holds a buffer until its read or write resolves: free lists, as TlsConn's pools. */
+const spareOut: Uint8Array[] = [];
+const spareIn: Uint8Array[] = [];
 
 /** Sends everything the engine has. */
 async function denoSend(conn: Any, eng: HandEngine): Promise<void> {
-  const buf = spare.pop() ?? new Uint8Array(64 * 1024 + 1024);
+  const buf = spareOut.pop() ?? new Uint8Array(64 * 1024 + 1024);
   try {
     for (let n; (n = eng.pull(buf)) > 0;) {
       for (let off = 0; off < n;) off += await conn.write(buf.subarray(off, n));
     }
   } finally {
-    spare.push(buf);
+    spareOut.push(buf);
   }
 }
 
 /** One socket read fed to the engine; false at end of stream. */
-async function denoRecv(conn: Any, eng: HandEngine, buf: Uint8Array): Promise<boolean> {
-  const n = await conn.read(buf);
-  if (n === null) return false;
-  eng.feed(buf.subarray(0, n));
-  return true;
+async function denoRecv(conn: Any, eng: HandEngine): Promise<boolean> {
+  const buf = spareIn.pop() ?? new Uint8Array(64 * 1024);
+  try {
+    const n = await conn.read(buf);
+    if (n === null) return false;
+    eng.feed(buf.subarray(0, n));
+    return true;
+  } finally {
+    spareIn.push(buf);
+  }
 }
 
 /**
@@ -77,15 +83,15 @@ async function denoRecv(conn: Any, eng: HandEngine, buf: Uint8Array): Promise<bo
  * first write, or before the first wait for the peer, as in TlsConn: the same
  * socket writes as jsec's.
  */
-async function denoHandshake(conn: Any, eng: HandEngine, buf: Uint8Array): Promise<void> {
+async function denoHandshake(conn: Any, eng: HandEngine): Promise<void> {
   while (eng.handshake() !== "done") {
     await denoSend(conn, eng);
-    if (!(await denoRecv(conn, eng, buf))) throw new Error("hand: end of stream in handshake");
+    if (!(await denoRecv(conn, eng))) throw new Error("hand: end of stream in handshake");
   }
 }
 
 /** Reads exactly `into.length` bytes of plaintext; sends what the engine holds before waiting. */
-async function denoReadFull(conn: Any, eng: HandEngine, into: Uint8Array, buf: Uint8Array) {
+async function denoReadFull(conn: Any, eng: HandEngine, into: Uint8Array) {
   for (let got = 0; got < into.length;) {
     const n = eng.read(got ? into.subarray(got) : into);
     if (n < 0) throw new Error("hand: close_notify");
@@ -94,7 +100,7 @@ async function denoReadFull(conn: Any, eng: HandEngine, into: Uint8Array, buf: U
       continue;
     }
     await denoSend(conn, eng);
-    if (!(await denoRecv(conn, eng, buf))) throw new Error("hand: end of stream");
+    if (!(await denoRecv(conn, eng))) throw new Error("hand: end of stream");
   }
 }
 
@@ -153,11 +159,11 @@ export async function handEcho(warm: number, count: number, size: number): Promi
 async function denoEcho(e: Engines, warm: number, count: number, size: number): Promise<number> {
   const srv = denoServer(async (conn) => {
     const eng = e.server();
-    const buf = new Uint8Array(64 * 1024), msg = new Uint8Array(size);
+    const msg = new Uint8Array(size);
     try {
-      await denoHandshake(conn, eng, buf);
+      await denoHandshake(conn, eng);
       for (;;) {
-        await denoReadFull(conn, eng, msg, buf); // throws once the client has gone
+        await denoReadFull(conn, eng, msg); // throws once the client has gone
         eng.write(msg);
         await denoSend(conn, eng);
       }
@@ -167,14 +173,13 @@ async function denoEcho(e: Engines, warm: number, count: number, size: number): 
   });
   const conn = await denoConnect(srv.port);
   const eng = e.client();
-  const buf = new Uint8Array(64 * 1024), msg = new Uint8Array(size).fill(0x65);
-  const back = new Uint8Array(size);
-  await denoHandshake(conn, eng, buf);
+  const msg = new Uint8Array(size).fill(0x65), back = new Uint8Array(size);
+  await denoHandshake(conn, eng);
   const run = async (k: number) => {
     for (let i = 0; i < k; i++) {
       eng.write(msg);
       await denoSend(conn, eng);
-      await denoReadFull(conn, eng, back, buf);
+      await denoReadFull(conn, eng, back);
     }
   };
   await run(warm);
@@ -301,9 +306,9 @@ interface Resumer {
 function denoResumer(e: Engines): Resumer {
   const srv = denoServer(async (conn) => {
     const eng = e.server();
-    const buf = new Uint8Array(16 * 1024), b = new Uint8Array(16);
+    const b = new Uint8Array(16);
     try {
-      await denoHandshake(conn, eng, buf);
+      await denoHandshake(conn, eng);
       for (;;) {
         const n = eng.read(b);
         if (n < 0) break; // close_notify
@@ -312,7 +317,7 @@ function denoResumer(e: Engines): Resumer {
           await denoSend(conn, eng);
         } else {
           await denoSend(conn, eng);
-          if (!(await denoRecv(conn, eng, buf))) break;
+          if (!(await denoRecv(conn, eng))) break;
         }
       }
       eng.shutdown();
@@ -327,11 +332,11 @@ function denoResumer(e: Engines): Resumer {
       const conn = await denoConnect(srv.port);
       const eng = e.client(session);
       try {
-        const buf = new Uint8Array(16 * 1024), b = new Uint8Array(1);
-        await denoHandshake(conn, eng, buf);
+        const b = new Uint8Array(1);
+        await denoHandshake(conn, eng);
         eng.write(one);
         await denoSend(conn, eng);
-        await denoReadFull(conn, eng, b, buf);
+        await denoReadFull(conn, eng, b);
         const result = { session: eng.exportSession(), reused: ask && eng.info().sessionReused };
         eng.shutdown();
         await denoSend(conn, eng);
