@@ -3,7 +3,7 @@
  * the jsec options it implies and the `RESULT` line.
  */
 
-import { argv, loadCerts, parseArgs, suiteName } from "../common.ts";
+import { argv, cpuMicros, loadCerts, parseArgs, suiteName } from "../common.ts";
 
 export const A = parseArgs(argv());
 export const CASE = String(A.case);
@@ -39,16 +39,17 @@ export function result(value: number, unit: string, extra: Record<string, unknow
 }
 
 /**
- * The connection cases' warm-up: batches of up to 100 connections until
- * `--warm-ms` (default 1000) has passed, at most 3000 connections. The JITs
- * need well over 100 connections to reach their steady state (jsec's TLS 1.2
- * resumption ran 31–39% slower after 100 than after 1000), and the C anchor
- * (`openssl s_time`) is measured over seconds.
+ * The connection cases' timing: warm up in batches of up to 100 connections
+ * until `--warm-ms` (default 1000) has passed, at most 3000 connections, then
+ * time `count` connections (wall and process CPU). The JITs need well over 100
+ * connections to reach their steady state (jsec's TLS 1.2 resumption ran
+ * 31–39% slower after 100 than after 1000), and the C anchor (`openssl s_time`)
+ * is measured over seconds.
  */
-export async function warmUp(
+export async function timeConnections(
   run: (k: number, measure: boolean) => Promise<void>,
   count: number,
-): Promise<void> {
+): Promise<{ ms: number; cpuUs: number }> {
   const until = performance.now() + num("warm-ms", 1000);
   const batch = Math.min(100, count);
   let done = 0;
@@ -56,4 +57,7 @@ export async function warmUp(
     await run(batch, false);
     done += batch;
   } while (performance.now() < until && done < 3000);
+  const t0 = performance.now(), cpu0 = cpuMicros();
+  await run(count, true);
+  return { ms: performance.now() - t0, cpuUs: cpuMicros() - cpu0 };
 }

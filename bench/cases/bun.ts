@@ -1,7 +1,7 @@
 /** Bun sockets (Bun.listen / Bun.connect, with or without tls; BoringSSL), event style. */
 
 import { type Any, g, gc, rss, sleep } from "../common.ts";
-import { certs, HOST, leaf, negotiated, warmUp } from "./args.ts";
+import { certs, HOST, leaf, negotiated, timeConnections } from "./args.ts";
 
 interface BunSide {
   open?(s: Any): void;
@@ -179,10 +179,7 @@ export async function bunHandshakes(
       c.end();
     }
   };
-  await warmUp(run, count);
-  const t0 = performance.now();
-  await run(count, true);
-  const ms = performance.now() - t0;
+  const { ms } = await timeConnections(run, count);
   srv.stop();
   return { ms, reused };
 }

@@ -8,7 +8,7 @@
  */
 
 import { type Any, g, RUNTIME } from "../common.ts";
-import { certs, HOST, jsecOptions, leaf, negotiated, warmUp } from "./args.ts";
+import { certs, HOST, jsecOptions, leaf, negotiated, timeConnections } from "./args.ts";
 
 interface HandEngine {
   handshakeDone: boolean;
@@ -146,6 +146,33 @@ function bunStep(s: Any, eng: HandEngine, d: Uint8Array | null): boolean {
   return false;
 }
 
+/**
+ * A Bun listener whose connections each get a server engine: `onData` runs once
+ * the handshake is done, for every chunk after it. The engine is freed on close.
+ */
+function bunServer(
+  e: Engines,
+  onData: (s: Any, eng: HandEngine) => void,
+): { port: number; stop(): void } {
+  const l = g.Bun.listen({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      open(s: Any) {
+        s.setNoDelay?.(true);
+        s.data = e.server();
+      },
+      data(s: Any, d: Uint8Array) {
+        if (bunStep(s, s.data, d)) onData(s, s.data);
+      },
+      close(s: Any) {
+        (s.data as HandEngine).free();
+      },
+    },
+  });
+  return { port: l.port, stop: () => l.stop(true) };
+}
+
 // ---- echo ------------------------------------------------------------------------------
 
 /** `count` round trips of `size` bytes after `warm`, over one connection; returns ms. */
@@ -197,26 +224,14 @@ async function bunEcho(e: Engines, warm: number, count: number, size: number): P
   const Bun = g.Bun;
   const mid = new Uint8Array(size);
   let midGot = 0;
-  const l = Bun.listen({
-    hostname: HOST,
-    port: 0,
-    socket: {
-      open(s: Any) {
-        s.setNoDelay?.(true);
-        s.data = e.server();
-      },
-      data(s: Any, d: Uint8Array) {
-        const eng = s.data as HandEngine;
-        if (!bunStep(s, eng, d)) return;
-        for (let n; (n = eng.read(mid.subarray(midGot))) > 0;) {
-          midGot += n;
-          if (midGot < size) continue;
-          midGot = 0;
-          eng.write(mid);
-        }
-        bunSend(s, eng); // the echo, or a last handshake flight before waiting
-      },
-    },
+  const l = bunServer(e, (s, eng) => {
+    for (let n; (n = eng.read(mid.subarray(midGot))) > 0;) {
+      midGot += n;
+      if (midGot < size) continue;
+      midGot = 0;
+      eng.write(mid);
+    }
+    bunSend(s, eng); // the echo, or a last handshake flight before waiting
   });
   const eng = e.client();
   const msg = new Uint8Array(size).fill(0x65), back = new Uint8Array(size);
@@ -263,7 +278,7 @@ async function bunEcho(e: Engines, warm: number, count: number, size: number): P
   const ms = performance.now() - t0;
   negotiated.cipher = eng.info().cipher;
   s.end();
-  l.stop(true);
+  l.stop();
   return ms;
 }
 
@@ -286,10 +301,7 @@ export async function handResume(count: number): Promise<{ ms: number; reused: n
       if (last && r.reused) reused++;
     }
   };
-  await warmUp(run, count);
-  const t0 = performance.now();
-  await run(count, true);
-  const ms = performance.now() - t0;
+  const { ms } = await timeConnections(run, count);
   one.close();
   return { ms, reused };
 }
@@ -353,32 +365,17 @@ function denoResumer(e: Engines): Resumer {
 function bunResumer(e: Engines): Resumer {
   const Bun = g.Bun;
   const b = new Uint8Array(16);
-  const l = Bun.listen({
-    hostname: HOST,
-    port: 0,
-    socket: {
-      open(s: Any) {
-        s.setNoDelay?.(true);
-        s.data = e.server();
-      },
-      data(s: Any, d: Uint8Array) {
-        const eng = s.data as HandEngine;
-        if (!bunStep(s, eng, d)) return;
-        for (let n; (n = eng.read(b)) !== 0;) {
-          if (n < 0) { // close_notify: answer it and close
-            eng.shutdown();
-            bunSend(s, eng);
-            s.end();
-            return;
-          }
-          eng.write(b.subarray(0, n));
-        }
-        bunSend(s, eng); // the echo, or a last handshake flight before waiting
-      },
-      close(s: Any) {
-        (s.data as HandEngine).free();
-      },
-    },
+  const l = bunServer(e, (s, eng) => {
+    for (let n; (n = eng.read(b)) !== 0;) {
+      if (n < 0) { // close_notify: answer it and close
+        eng.shutdown();
+        bunSend(s, eng);
+        s.end();
+        return;
+      }
+      eng.write(b.subarray(0, n));
+    }
+    bunSend(s, eng); // the echo, or a last handshake flight before waiting
   });
   const one = new Uint8Array([0x63]);
   return {
@@ -421,6 +418,6 @@ function bunResumer(e: Engines): Resumer {
         }).catch(reject);
       });
     },
-    close: () => l.stop(true),
+    close: () => l.stop(),
   };
 }

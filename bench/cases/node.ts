@@ -5,7 +5,7 @@
 
 import { Buffer } from "node:buffer";
 import { type Any, gc, rss, sleep } from "../common.ts";
-import { certs, HOST, leaf, negotiated, warmUp } from "./args.ts";
+import { certs, HOST, leaf, negotiated, timeConnections } from "./args.ts";
 
 async function nodeTls() {
   const tls = await import("node:tls");
@@ -142,10 +142,7 @@ export async function nodeHandshakes(
       });
     }
   };
-  await warmUp(run, count);
-  const t0 = performance.now();
-  await run(count, true);
-  const ms = performance.now() - t0;
+  const { ms } = await timeConnections(run, count);
   srv.close();
   return { ms, reused };
 }

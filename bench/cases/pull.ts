@@ -3,8 +3,8 @@
  * write(p) / close(), and the cases written against them.
  */
 
-import { type Any, cpuMicros, g, gc, rss, RUNTIME, sleep } from "../common.ts";
-import { certs, HOST, IMPL, jsecOptions, leaf, negotiated, warmUp } from "./args.ts";
+import { type Any, g, gc, rss, RUNTIME, sleep } from "../common.ts";
+import { certs, HOST, IMPL, jsecOptions, leaf, negotiated, timeConnections } from "./args.ts";
 
 export interface PConn {
   read(p: Uint8Array): Promise<number | null>;
@@ -236,11 +236,8 @@ export async function pullHandshakes(
       await c.close();
     }
   };
-  // Warm-up (and the first full handshake for resume).
-  await warmUp(run, count);
-  const t0 = performance.now(), cpu0 = cpuMicros();
-  await run(count, true);
-  const ms = performance.now() - t0, cpuUs = cpuMicros() - cpu0;
+  // The warm-up also makes the first full handshake for resume.
+  const { ms, cpuUs } = await timeConnections(run, count);
   srv.close();
   server.catch(() => {});
   return { ms, reused, cpuUs };
