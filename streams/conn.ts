@@ -10,6 +10,7 @@ import { setImmediate } from "node:timers";
 import { TlsError } from "../errors.ts";
 import { EOF } from "../backends/backend.ts";
 import type { BackendName, CertInfo, Engine, EngineInfo } from "../backends/backend.ts";
+import { addDeadline, cancelDeadline, type Deadline } from "./deadlines.ts";
 import { checkExporterArgs } from "./exporter.ts";
 import { type Addr, type Duplex, type Transport, WRITTEN } from "./transport.ts";
 
@@ -130,7 +131,19 @@ export class TlsConn implements Duplex, AsyncDisposable {
   /** @internal Runs the handshake; on failure sends the alert, closes and throws. */
   async handshake(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
     const started = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const loop = this.#handshakeLoop();
+    try {
+      await (timeoutMs === undefined && !signal ? loop : this.#bounded(loop, signal, timeoutMs));
+      this.#handshakeMs = performance.now() - started;
+    } catch (e) {
+      this.#abortTransport();
+      throw e;
+    }
+  }
+
+  /** `loop`, failed early by the timeout or the signal (which also close the transport). */
+  async #bounded(loop: Promise<void>, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+    let deadline: Deadline | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<never>((_, reject) => {
       const fail = (e: TlsError) => {
@@ -138,9 +151,9 @@ export class TlsConn implements Duplex, AsyncDisposable {
         reject(e);
       };
       if (timeoutMs !== undefined) {
-        timer = setTimeout(
-          () => fail(new TlsError("TIMEOUT", `handshake did not complete within ${timeoutMs} ms`)),
+        deadline = addDeadline(
           timeoutMs,
+          () => fail(new TlsError("TIMEOUT", `handshake did not complete within ${timeoutMs} ms`)),
         );
       }
       if (signal) {
@@ -150,15 +163,10 @@ export class TlsConn implements Duplex, AsyncDisposable {
         else signal.addEventListener("abort", onAbort, { once: true });
       }
     });
-    stop.catch(() => {});
     try {
-      await Promise.race([this.#handshakeLoop(), stop]);
-      this.#handshakeMs = performance.now() - started;
-    } catch (e) {
-      this.#abortTransport();
-      throw e;
+      await Promise.race([loop, stop]);
     } finally {
-      clearTimeout(timer);
+      if (deadline) cancelDeadline(deadline);
       if (onAbort) signal!.removeEventListener("abort", onAbort);
     }
   }
@@ -173,7 +181,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
         throw e;
       }
       if (state === "done") return this.#flushSoon();
-      await this.#flush();
+      await this.#flushNow(); // nothing else flushes before the handshake ends: no lane
       const n = await this.#fill();
       if (this.#closed) throw new TlsError("CLOSED", "connection closed during the handshake");
       if (n === null) {

@@ -2,7 +2,7 @@
 // abort, context reuse — each on the backend under test, or its UNSUPPORTED error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { connect, createContext, listen, TlsError, type TlsListener } from "../mod.ts";
 import {
   BACKEND,
@@ -247,6 +247,44 @@ test("handshakeTimeout: a silent server gives TIMEOUT", async () => {
     );
   } finally {
     await stop(r);
+  }
+});
+
+/** A TCP client that connects and sends nothing; resolves once the server has closed it. */
+function silentClient(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ host: "127.0.0.1", port });
+    s.on("error", reject);
+    s.on("close", () => resolve());
+    s.resume(); // see the server's FIN
+  });
+}
+
+test("handshakeTimeout (listen): silent clients are dropped with TIMEOUT, shortest timeout first", async () => {
+  const order: string[] = [];
+  const timedOut = (name: string) => (e: unknown) => {
+    assert.ok(e instanceof TlsError && e.code === "TIMEOUT", `${name}: ${e}`);
+    order.push(name);
+  };
+  // The longer timeout starts first: the shorter one, added later, must not wait for it.
+  const slow = server({ handshakeTimeout: 1500, onError: timedOut("slow") });
+  const fast = server({ handshakeTimeout: 100, onError: timedOut("fast") });
+  try {
+    const slowClosed = silentClient(slow.addr.port);
+    const fastClosed = silentClient(fast.addr.port);
+    // A client that completes its handshake is not touched by the timeout.
+    const { c, sc } = await both(fast);
+    await fastClosed;
+    assert.deepEqual(order, ["fast"]);
+    await c.write(enc("still here"));
+    assert.equal(dec(await readExactly(sc, 10)), "still here");
+    await c.close();
+    await sc.close();
+    await slowClosed;
+    assert.deepEqual(order, ["fast", "slow"]);
+  } finally {
+    fast.close();
+    slow.close();
   }
 });
 
