@@ -51,6 +51,11 @@ class BufferPool {
 const smallBuffers = new BufferPool(SMALL_CHUNK, 64);
 const largeBuffers = new BufferPool(CIPHERTEXT_CHUNK + 1024, 16);
 
+/** Returns a buffer from either pool to the pool it came from. */
+function giveBack(buf: Uint8Array): void {
+  (buf.length === SMALL_CHUNK ? smallBuffers : largeBuffers).give(buf);
+}
+
 /** Plaintext written per flush: four full records, whose ciphertext fits one large buffer. */
 const WRITE_BATCH = 4 * MAX_RECORD;
 
@@ -82,11 +87,6 @@ class Lane {
     this.#tail = next.then(this.#done, this.#done);
     return next;
   }
-
-  /** Settles (never rejects) once every operation queued so far has finished. */
-  get settled(): Promise<unknown> {
-    return this.#tail;
-  }
 }
 
 /**
@@ -110,7 +110,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
   readonly #backend: BackendName;
   /** The last transport read filled its buffer: read into a large one next time. */
   #largeReads = false;
-  readonly #flushLane = new Lane();
+  /** The flush waiting on the transport, if any; later flushes join it. */
+  #flushing: Promise<void> | null = null;
   readonly #readLane = new Lane();
   readonly #writeLane = new Lane();
   #handshakeMs = 0;
@@ -232,11 +233,13 @@ export class TlsConn implements Duplex, AsyncDisposable {
   }
 
   /**
-   * Sends every pending ciphertext byte; calls are serialized. Returns nothing
-   * when the transport took it all synchronously (Bun), else a promise.
+   * Sends every pending ciphertext byte. A call while a flush waits on the
+   * transport joins that flush, which pulls again after each transport write
+   * and so sends this caller's records too. Returns nothing when the transport
+   * took it all synchronously (Bun), else a promise.
    */
   #flush(): void | Promise<void> {
-    return this.#flushLane.run(this.#flushNow);
+    return this.#flushing ?? this.#flushNow();
   }
 
   /**
@@ -256,31 +259,61 @@ export class TlsConn implements Duplex, AsyncDisposable {
     } catch { /* the peer may be gone already */ }
   }
 
-  readonly #flushNow = (): void | Promise<void> => {
+  #flushNow(): void | Promise<void> {
+    const out = this.#takeOut();
+    if (!out) return;
+    const sent = this.#send(out);
+    if (sent) return this.#flushing = this.#flushAfter(sent, out);
+  }
+
+  /**
+   * A buffer for what the engine holds, or null when it holds nothing. Small
+   * flights (handshake messages, short writes) take a small one: on Deno a buffer
+   * stays out until the socket write resolves, and many connections handshaking
+   * at once would otherwise each hold 65 KiB.
+   */
+  #takeOut(): Uint8Array | null {
     const size = this.#closed ? 0 : this.#engine.pending();
-    if (size === 0) return;
-    // Small flights (handshake messages, short writes) take a small buffer: on Deno a
-    // buffer stays out until the socket write resolves, and many connections
-    // handshaking at once would otherwise each hold 65 KiB.
-    const pool = size <= SMALL_CHUNK ? smallBuffers : largeBuffers;
-    const out = pool.take();
+    if (size === 0) return null;
+    return (size <= SMALL_CHUNK ? smallBuffers : largeBuffers).take();
+  }
+
+  /**
+   * Pulls into `out` and writes until the engine is drained (then gives `out`
+   * back and returns null) or the transport makes us wait (returns its promise;
+   * `out` stays in use until it settles).
+   */
+  #send(out: Uint8Array): Promise<void> | null {
     for (;;) {
       const n = this.#closed ? 0 : this.#engine.pull(out);
-      // A stream pull that did not fill `out` drained the engine.
       const sent = n === 0 ? WRITTEN : this.#transport.write(out.subarray(0, n));
-      if (sent !== WRITTEN) return this.#flushAfter(sent, pool, out);
-      if (n < out.length) return pool.give(out);
+      if (sent !== WRITTEN) return sent;
+      // A stream pull that did not fill `out` drained the engine.
+      if (n < out.length) {
+        giveBack(out);
+        return null;
+      }
     }
-  };
+  }
 
-  /** The transport is still writing `out`: wait, then flush what is left. */
-  async #flushAfter(sent: Promise<void>, pool: BufferPool, out: Uint8Array): Promise<void> {
+  /** The transport is writing `out`: wait, then send what is left and what was added meanwhile. */
+  async #flushAfter(sent: Promise<void>, out: Uint8Array): Promise<void> {
     try {
-      await sent;
+      for (;;) {
+        try {
+          await sent;
+        } finally {
+          giveBack(out);
+        }
+        const next = this.#takeOut();
+        if (!next) return;
+        const more = this.#send(next);
+        if (!more) return;
+        [sent, out] = [more, next];
+      }
     } finally {
-      pool.give(out);
+      this.#flushing = null;
     }
-    await this.#flushNow();
   }
 
   #serial<T>(which: "read" | "write", fn: () => T | Promise<T>): Promise<T> {
@@ -424,7 +457,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#transport.close();
-    await this.#flushLane.settled;
+    // A flush still waiting on the transport must finish with the engine first.
+    await this.#flushing?.catch(() => {});
     this.#engine.free();
   }
 
