@@ -182,7 +182,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
         throw e;
       }
       if (state === "done") return this.#flushSoon();
-      await this.#flushNow(); // nothing else flushes before the handshake ends: no lane
+      await this.#flush();
       const n = await this.#fill();
       if (this.#closed) throw new TlsError("CLOSED", "connection closed during the handshake");
       if (n === null) {
@@ -309,7 +309,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
         if (!next) return;
         const more = this.#send(next);
         if (!more) return;
-        [sent, out] = [more, next];
+        sent = more;
+        out = next;
       }
     } finally {
       this.#flushing = null;
