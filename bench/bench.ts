@@ -34,6 +34,10 @@
  * is the streams layer's share; a floor below its target marks that target as
  * out of reach for any JS driver of these engines.
  *
+ * Instructions: `bench/instructions.ts` (Deno, under valgrind) counts the
+ * instructions jsec and the floor spend per connection or round trip, a
+ * comparison this box's noise cannot move.
+ *
  * Certificates (a CA and ECDSA P-256 / RSA-2048 leaves for localhost) are
  * made with the `openssl` CLI in a temp dir and removed at the end.
  * Numbers are from one machine: on a small shared box they are noisy.
