@@ -37,10 +37,13 @@ export function cancelDeadline(d: Deadline): void {
   if (live.delete(d) && live.size === 0) timer?.unref?.();
 }
 
+/** The longest delay timers take (2^31 - 1 ms); a later deadline is re-armed when it fires. */
+const MAX_DELAY = 0x7fffffff;
+
 function arm(at: number): void {
   if (timer !== undefined) clearTimeout(timer);
   timerAt = at;
-  timer = setTimeout(expire, Math.max(1, Math.ceil(at - performance.now())));
+  timer = setTimeout(expire, Math.min(MAX_DELAY, Math.max(1, Math.ceil(at - performance.now()))));
 }
 
 function expire(): void {
