@@ -1,10 +1,12 @@
 /**
- * Instructions per unit of work, counted by valgrind's callgrind: a noise-free
- * A/B on a box whose wall-clock speed moves by half. Each implementation runs
+ * Instructions per unit of work, counted by valgrind's callgrind: an A/B
+ * that the load on this shared box cannot move. Each implementation runs
  * `bench/case.ts` twice under callgrind, with a short and a long count; the
  * difference over the extra connections (or round trips) is the steady-state
- * cost of one, startup and JIT warm-up cancelled out. Two runs of the same
- * tree agree to within 0.1%.
+ * cost of one, startup and JIT warm-up cancelled out. The counts are not
+ * exact (how often the event loop polls still depends on timing): the
+ * figures from repeated runs of one tree moved by up to 2% for resumption
+ * and 7% for echo. Repeat a run before trusting a difference of a few percent.
  *
  *   deno run -A bench/instructions.ts [--case resume|hs|echo] [--tls TLS1.2|TLS1.3]
  *                                     [--impls jsec,hand] [--runs-at 100,2100]
