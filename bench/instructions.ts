@@ -8,8 +8,10 @@
  * figures from repeated runs of one tree moved by up to 2% for resumption
  * and 7% for echo. Repeat a run before trusting a difference of a few percent.
  *
- *   deno run -A bench/instructions.ts [--case resume|hs|echo] [--tls TLS1.2|TLS1.3]
+ *   deno run -A bench/instructions.ts [--case resume|echo] [--tls TLS1.2|TLS1.3]
  *                                     [--impls jsec,hand] [--runs-at 100,2100]
+ *
+ * `--impls` takes `bench/case.ts`'s implementations; `hand` is the floor.
  *
  * User-space instructions only (both ends, all threads); the kernel's socket
  * work is the same for every implementation and is not counted. Deno only:
@@ -39,6 +41,7 @@ function fail(msg: string): never {
 }
 
 if (RUNTIME !== "deno") fail("run it under Deno (JavaScriptCore has no JIT under valgrind)");
+if (CASE !== "resume" && CASE !== "echo") fail(`--case is resume or echo, not ${CASE}`);
 if (!(SHORT > 0 && LONG > SHORT)) {
   fail(`--runs-at wants two counts, short then long: ${SHORT},${LONG}`);
 }
@@ -48,7 +51,7 @@ try {
   fail("valgrind is not installed (apt-get install valgrind)");
 }
 
-const deno: string = g.Deno.execPath();
+const denoExe: string = g.Deno.execPath();
 const certs = makeCerts();
 
 function caseArgs(impl: string, count: number): string[] {
@@ -67,7 +70,7 @@ function instructions(impl: string, count: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     execFile(
       "valgrind",
-      ["--tool=callgrind", `--callgrind-out-file=${out}`, deno, ...caseArgs(impl, count)],
+      ["--tool=callgrind", `--callgrind-out-file=${out}`, denoExe, ...caseArgs(impl, count)],
       { maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         try {
@@ -101,16 +104,11 @@ async function inPairs<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {
 
 try {
   // One plain run first, so that no measured run pays for transpiling the sources.
-  execFileSync(deno, caseArgs(IMPLS[0], 1), { stdio: "ignore" });
-  console.log(
-    `instructions per ${UNIT}: case ${CASE}${
-      A.tls ? ` ${A.tls}` : ""
-    }, Deno ${g.Deno.version.deno}, ` +
-      `runs at ${SHORT} and ${LONG}`,
-  );
-  const jobs = IMPLS.flatMap((
-    impl,
-  ) => [() => instructions(impl, SHORT), () => instructions(impl, LONG)]);
+  execFileSync(denoExe, caseArgs(IMPLS[0], 1), { stdio: "ignore" });
+  const tls = typeof A.tls === "string" ? ` ${A.tls}` : "";
+  const deno = `Deno ${g.Deno.version.deno}`;
+  console.log(`instructions per ${UNIT}: ${CASE}${tls}, ${deno}, runs at ${SHORT} and ${LONG}`);
+  const jobs = IMPLS.flatMap((impl) => [SHORT, LONG].map((n) => () => instructions(impl, n)));
   const totals = await inPairs(jobs);
   const per = new Map<string, number>();
   IMPLS.forEach((impl, i) => per.set(impl, (totals[2 * i + 1] - totals[2 * i]) / (LONG - SHORT)));
