@@ -35,8 +35,8 @@
  * out of reach for any JS driver of these engines.
  *
  * Instructions: `bench/instructions.ts` (Deno, under valgrind) counts the
- * instructions jsec and the floor spend per connection or round trip, a
- * comparison this box's noise cannot move.
+ * instructions jsec and the floor spend per connection or round trip: an A/B
+ * far steadier than the timings on this box.
  *
  * Certificates (a CA and ECDSA P-256 / RSA-2048 leaves for localhost) are
  * made with the `openssl` CLI in a temp dir and removed at the end.
