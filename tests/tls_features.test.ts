@@ -267,8 +267,8 @@ test("handshakeTimeout (listen): silent clients are dropped with TIMEOUT, shorte
     order.push(name);
   };
   // The longer timeout starts first: the shorter one, added later, must not wait for it.
-  const slow = server({ handshakeTimeout: 1500, onError: timedOut("slow") });
-  const fast = server({ handshakeTimeout: 100, onError: timedOut("fast") });
+  const slow = server({ handshakeTimeout: 2000, onError: timedOut("slow") });
+  const fast = server({ handshakeTimeout: 250, onError: timedOut("fast") });
   try {
     const slowClosed = silentClient(slow.addr.port);
     const fastClosed = silentClient(fast.addr.port);
