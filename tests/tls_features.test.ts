@@ -266,7 +266,8 @@ test("handshakeTimeout (listen): silent clients are dropped with TIMEOUT, shorte
     assert.ok(e instanceof TlsError && e.code === "TIMEOUT", `${name}: ${e}`);
     order.push(name);
   };
-  // The longer timeout starts first: the shorter one, added later, must not wait for it.
+  // Connected first, the slow listener's silent client usually arms the shared timer first:
+  // the fast one must still fire on time (tests/deadlines.test.ts checks that order exactly).
   const slow = server({ handshakeTimeout: 2000, onError: timedOut("slow") });
   const fast = server({ handshakeTimeout: 250, onError: timedOut("fast") });
   try {
