@@ -61,3 +61,15 @@ export async function timeConnections(
   await run(count, true);
   return { ms: performance.now() - t0, cpuUs: cpuMicros() - cpu0 };
 }
+
+/** The round-trip cases' timing: `warm` rounds, then the milliseconds `count` more take. */
+export async function timeRounds(
+  run: (k: number) => Promise<void>,
+  warm: number,
+  count: number,
+): Promise<number> {
+  await run(warm);
+  const t0 = performance.now();
+  await run(count);
+  return performance.now() - t0;
+}

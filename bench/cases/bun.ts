@@ -1,7 +1,7 @@
 /** Bun sockets (Bun.listen / Bun.connect, with or without tls; BoringSSL), event style. */
 
 import { type Any, g, gc, rss, sleep } from "../common.ts";
-import { certs, HOST, leaf, negotiated, timeConnections } from "./args.ts";
+import { certs, HOST, leaf, negotiated, timeConnections, timeRounds } from "./args.ts";
 
 interface BunSide {
   open?(s: Any): void;
@@ -131,10 +131,7 @@ export async function bunEcho(
       };
       c.write(msg);
     });
-  await run(warm);
-  const t0 = performance.now();
-  await run(count);
-  const ms = performance.now() - t0;
+  const ms = await timeRounds(run, warm, count);
   c.end();
   srv.stop();
   return ms;

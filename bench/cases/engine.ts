@@ -4,7 +4,7 @@
  */
 
 import type { Any } from "../common.ts";
-import { BACKEND, certs, HOST, IMPL, jsecOptions, leaf, negotiated } from "./args.ts";
+import { BACKEND, certs, HOST, IMPL, jsecOptions, leaf, negotiated, timeRounds } from "./args.ts";
 
 /** Engine to engine in one thread, no sockets. */
 export async function engineLoop(warmBytes: number, bytes: number): Promise<number> {
@@ -118,10 +118,7 @@ export async function dtlsEcho(
       if (!d || d.length !== size) throw new Error(`dtls echo: got ${d?.length}`);
     }
   };
-  await run(warm);
-  const t0 = performance.now();
-  await run(count);
-  const ms = performance.now() - t0;
+  const ms = await timeRounds(run, warm, count);
   await c.close();
   await server.close();
   serving.catch(() => {});

@@ -8,7 +8,7 @@
  */
 
 import { type Any, g, RUNTIME } from "../common.ts";
-import { certs, HOST, jsecOptions, leaf, negotiated, timeConnections } from "./args.ts";
+import { certs, HOST, jsecOptions, leaf, negotiated, timeConnections, timeRounds } from "./args.ts";
 
 interface HandEngine {
   handshakeDone: boolean;
@@ -209,10 +209,7 @@ async function denoEcho(e: Engines, warm: number, count: number, size: number): 
       await denoReadFull(conn, eng, back);
     }
   };
-  await run(warm);
-  const t0 = performance.now();
-  await run(count);
-  const ms = performance.now() - t0;
+  const ms = await timeRounds(run, warm, count);
   negotiated.cipher = eng.info().cipher;
   conn.close(); // the server's read then ends its loop
   eng.free();
@@ -272,10 +269,7 @@ async function bunEcho(e: Engines, warm: number, count: number, size: number): P
       eng.write(msg);
       bunSend(s, eng);
     });
-  await run(warm);
-  const t0 = performance.now();
-  await run(count);
-  const ms = performance.now() - t0;
+  const ms = await timeRounds(run, warm, count);
   negotiated.cipher = eng.info().cipher;
   s.end();
   l.stop();

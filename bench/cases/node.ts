@@ -5,7 +5,7 @@
 
 import { Buffer } from "node:buffer";
 import { type Any, gc, rss, sleep } from "../common.ts";
-import { certs, HOST, leaf, negotiated, timeConnections } from "./args.ts";
+import { certs, HOST, leaf, negotiated, timeConnections, timeRounds } from "./args.ts";
 
 async function nodeTls() {
   const tls = await import("node:tls");
@@ -106,10 +106,7 @@ export async function nodeEcho(warm: number, count: number, size: number): Promi
       c.on("data", onData);
       c.write(msg);
     });
-  await run(warm);
-  const t0 = performance.now();
-  await run(count);
-  const ms = performance.now() - t0;
+  const ms = await timeRounds(run, warm, count);
   c.destroy();
   srv.close();
   return ms;

@@ -4,7 +4,16 @@
  */
 
 import { type Any, g, gc, rss, RUNTIME, sleep } from "../common.ts";
-import { certs, HOST, IMPL, jsecOptions, leaf, negotiated, timeConnections } from "./args.ts";
+import {
+  certs,
+  HOST,
+  IMPL,
+  jsecOptions,
+  leaf,
+  negotiated,
+  timeConnections,
+  timeRounds,
+} from "./args.ts";
 
 export interface PConn {
   read(p: Uint8Array): Promise<number | null>;
@@ -182,10 +191,7 @@ export async function pullEcho(
       await readExactly(c, back, size);
     }
   };
-  await round(warm);
-  const t0 = performance.now();
-  await round(count);
-  const ms = performance.now() - t0;
+  const ms = await timeRounds(round, warm, count);
   await c.close();
   await server;
   await s.close();
