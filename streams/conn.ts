@@ -6,7 +6,6 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import { TlsError } from "../errors.ts";
 import { EOF } from "../backends/backend.ts";
 import type { BackendName, CertInfo, Engine, EngineInfo } from "../backends/backend.ts";
@@ -55,6 +54,13 @@ const largeBuffers = new BufferPool(CIPHERTEXT_CHUNK + 1024, 16);
 function giveBack(buf: Uint8Array): void {
   (buf.length === SMALL_CHUNK ? smallBuffers : largeBuffers).give(buf);
 }
+
+/**
+ * Microtasks the handshake's last flight waits for the caller's first write.
+ * `await connect()` reaches the caller's next line in 4 of them and
+ * `for await (const conn of listener)` in 8 (Deno and Bun alike).
+ */
+const LAST_FLIGHT_HOPS = 16;
 
 /** Plaintext written per flush: four full records, whose ciphertext fits one large buffer. */
 const WRITE_BATCH = 4 * MAX_RECORD;
@@ -246,11 +252,18 @@ export class TlsConn implements Duplex, AsyncDisposable {
    * The handshake's last flight (a client's Finished, a TLS 1.3 server's tickets)
    * waits for the first write so both leave in one transport write: one socket
    * write and one peer wake-up less per connection. A read flushes it before
-   * waiting, and a macrotask sends it when the caller does neither.
+   * waiting. When the caller does neither within LAST_FLIGHT_HOPS microtasks, it
+   * leaves on its own. A macrotask (`setImmediate`) would wait longer, but on Deno
+   * it cost 11–27k instructions a connection, twice what the hops cost.
    */
   #flushSoon(): void {
     if (this.#engine.pending() === 0) return;
-    setImmediate(() => void this.#flushQuietly());
+    let hops = LAST_FLIGHT_HOPS;
+    const hop = (): void => {
+      if (--hops > 0) queueMicrotask(hop);
+      else void this.#flushQuietly();
+    };
+    queueMicrotask(hop);
   }
 
   async #flushQuietly(): Promise<void> {

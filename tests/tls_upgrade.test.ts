@@ -277,7 +277,7 @@ test("a client that neither reads nor writes still completes the server's handsh
     backend: BACKEND,
   });
   const c = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
-  // The client's Finished waits for a write that never comes; a macrotask sends it.
+  // The client's Finished waits for a write that never comes; it leaves on its own.
   const s = await serverConn;
   assert.equal(s.info.protocol, c.info.protocol);
   await s.write(enc("hello"));
