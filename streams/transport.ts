@@ -146,6 +146,8 @@ export class BunTransport implements Transport {
 
   /** Socket handlers that feed this transport (Bun calls them with the socket). */
   static readonly handlers = {
+    // Plain Uint8Arrays: Bun's default Buffer costs a prototype change per chunk.
+    binaryType: "uint8array",
     open(s: Any) {
       (s.data as BunTransport)?.attach(s);
     },
