@@ -3,10 +3,11 @@
  * that the load on this shared box cannot move. Each implementation runs
  * `bench/case.ts` twice under callgrind, with a short and a long count; the
  * difference over the extra connections (or round trips) is the steady-state
- * cost of one, startup and JIT warm-up cancelled out. The counts are not
- * exact (how often the event loop polls still depends on timing): the
- * figures from repeated runs of one tree moved by up to 2% for resumption
- * and 7% for echo. Repeat a run before trusting a difference of a few percent.
+ * cost of one, startup and JIT warm-up cancelled out. V8 runs with
+ * `--predictable` (no background compiler or GC threads, no GC heuristics
+ * driven by the clock): two runs of one tree then gave per-connection figures
+ * within 0.05% of each other for resumption. Without it they moved by up to 2%,
+ * and by 7% for echo. Repeat a run before trusting a difference under 1%.
  *
  *   deno run -A bench/instructions.ts [--case resume|echo] [--tls TLS1.2|TLS1.3]
  *                                     [--impls jsec,hand] [--runs-at 100,2100]
@@ -55,7 +56,10 @@ const denoExe: string = g.Deno.execPath();
 const certs = makeCerts();
 
 function caseArgs(impl: string, count: number): string[] {
-  const args = ["run", "-A", "--unstable-net", join(HERE, "case.ts"), "--case", CASE];
+  // --predictable: no background compiler or GC threads and no timing-driven GC heuristics,
+  // so what one run counts does not depend on how valgrind schedules its threads.
+  const args = ["run", "-A", "--unstable-net", "--v8-flags=--predictable", join(HERE, "case.ts")];
+  args.push("--case", CASE);
   args.push("--impl", impl, "--certs", certs.dir, "--count", String(count));
   // No time-based warm-up: the short run is the warm-up, whatever the machine's speed.
   args.push(...(CASE === "echo" ? ["--warm", "0"] : ["--warm-ms", "0"]));
