@@ -41,8 +41,9 @@ export function suiteName(suite: string): string {
   return SUITES[suite] ?? suite;
 }
 
+/** The command line; `bench/ab.ts` sets `__jsecBenchArgv` for the trees it loads. */
 export function argv(): string[] {
-  return RUNTIME === "bun" ? g.Bun.argv.slice(2) : g.Deno.args;
+  return g.__jsecBenchArgv ?? (RUNTIME === "bun" ? g.Bun.argv.slice(2) : g.Deno.args);
 }
 
 export function rss(): number {

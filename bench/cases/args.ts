@@ -38,6 +38,18 @@ export function result(value: number, unit: string, extra: Record<string, unknow
   console.log("RESULT " + JSON.stringify({ value, unit, ...cipher, ...extra }));
 }
 
+/** Runs `k` more units (connections or round trips) of a case. */
+export type Batch = (k: number) => Promise<void>;
+
+/**
+ * Set by `bench/ab.ts`, which loads several trees' cases into one process: once
+ * warm, a case hands it its batch runner instead of timing itself, and goes on
+ * when the driver's promise settles.
+ */
+function abDriver(): ((run: Batch) => Promise<void>) | undefined {
+  return (globalThis as { __jsecBenchAB?: (run: Batch) => Promise<void> }).__jsecBenchAB;
+}
+
 /**
  * The connection cases' timing: warm up in batches of up to 100 connections
  * until `--warm-ms` (default 1000) has passed, at most 3000 connections, then
@@ -57,6 +69,11 @@ export async function timeConnections(
     await run(batch, false);
     done += batch;
   } while (performance.now() < until && done < 3000);
+  const ab = abDriver();
+  if (ab) {
+    await ab((k) => run(k, false));
+    return { ms: NaN, cpuUs: NaN };
+  }
   const t0 = performance.now(), cpu0 = cpuMicros();
   await run(count, true);
   return { ms: performance.now() - t0, cpuUs: cpuMicros() - cpu0 };
@@ -69,6 +86,11 @@ export async function timeRounds(
   count: number,
 ): Promise<number> {
   await run(warm);
+  const ab = abDriver();
+  if (ab) {
+    await ab(run);
+    return NaN;
+  }
   const t0 = performance.now();
   await run(count);
   return performance.now() - t0;
