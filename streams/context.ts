@@ -239,13 +239,29 @@ export function resolveContext(
   return { context: given, owned: false };
 }
 
+/**
+ * The side options ask for: `server: true` or `false` when given, else the side
+ * of the `context` option, else client. So `{ context: serverContext }` makes a
+ * server; an explicit `server` that contradicts the context still fails in
+ * {@link resolveContext}.
+ */
+export function sideOf(options: Record<string, unknown>): "client" | "server" {
+  if (options.server === undefined && options.context instanceof TlsContext) {
+    return options.context.side;
+  }
+  return options.server === true ? "server" : "client";
+}
+
 /** Options of {@link createEngine}. */
 export type EngineCreateOptions = ContextOptions & {
   /** Client: the server's name, for SNI and verification. */
   serverName?: string;
   /** Client: a session from `exportSession()` to resume. */
   session?: Uint8Array;
-  /** A context to build the engine on instead of the options. */
+  /**
+   * A context to build the engine on instead of the options. The engine takes
+   * its side (and TLS or DTLS) from it unless `server` (`datagram`) says otherwise.
+   */
   context?: TlsContext;
 };
 
@@ -371,14 +387,19 @@ export class TlsEngine implements Disposable {
   }
 }
 
-/** Creates a sans-IO engine (client by default; `server: true` for a server). */
+/**
+ * Creates a sans-IO engine: a client by default, a server with `server: true`
+ * or a server `context`.
+ */
 export function createEngine(options: EngineCreateOptions = {}): TlsEngine {
   if (typeof options !== "object" || options === null) {
     invalidOption("options", options, "an object");
   }
   const o = options as unknown as Record<string, unknown>;
-  const side = o.server === true ? "server" : "client";
-  const { context, owned } = resolveContext(o, side, o.datagram === true);
+  const datagram = o.datagram === undefined && o.context instanceof TlsContext
+    ? o.context.datagram
+    : o.datagram === true;
+  const { context, owned } = resolveContext(o, sideOf(o), datagram);
   try {
     const serverName = o.serverName;
     if (serverName !== undefined) checkServerName(serverName);

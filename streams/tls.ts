@@ -8,7 +8,7 @@
 import { invalidOption, TlsError } from "../errors.ts";
 import { getBackend } from "../backends/registry.ts";
 import { TlsConn } from "./conn.ts";
-import { resolveContext, type TlsContext } from "./context.ts";
+import { resolveContext, sideOf, type TlsContext } from "./context.ts";
 import { isIpLiteral } from "../backends/backend.ts";
 import {
   checkServerName,
@@ -190,7 +190,7 @@ export type WrapOptions =
 
 /**
  * TLS over any byte duplex (in-memory pairs, custom transports), as client
- * or as server (`server: true`). Resolves after the handshake.
+ * or as server (`server: true`, or a server `context`). Resolves after the handshake.
  *
  * @example
  * ```ts
@@ -204,7 +204,7 @@ export async function wrap(duplex: Duplex, options: WrapOptions): Promise<TlsCon
   }
   const transport = transportOver(duplex);
   const o = options as unknown as Record<string, unknown>;
-  return await (o.server === true ? serverOver(transport, o) : clientOver(transport, o));
+  return await (sideOf(o) === "server" ? serverOver(transport, o) : clientOver(transport, o));
 }
 
 async function serverOver(

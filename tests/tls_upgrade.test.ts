@@ -18,6 +18,7 @@ import {
   dec,
   enc,
   forceGc,
+  handshakeEngines,
   HAS_TLS13,
   pki,
   readExactly,
@@ -221,6 +222,50 @@ test("the handshake's last flight leaves with the first write (TLS 1.3; TLS 1.2 
   const resumed = await exchangeOnce({ ...tls12, session: full.session }, { context: ctx });
   assert.equal(resumed.reused, true);
   assert.deepEqual([resumed.client, resumed.server], [2, 2]);
+});
+
+test("a server context makes a server without server: true; a contradicting server flag is refused", async () => {
+  using sctx = createContext({
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  using cctx = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
+  // createEngine: the side comes from the context; two clients could never complete a handshake.
+  {
+    using s = createEngine({ context: sctx });
+    using c = createEngine({ context: cctx, serverName: "localhost" });
+    assert.equal(handshakeEngines(c, s), true);
+  }
+  // wrap: the same inference picks serverOver.
+  const [x, y] = memoryPair();
+  const serverConn = wrap(y, { context: sctx });
+  const c = await wrap(x, { context: cctx, serverName: "localhost" });
+  const s = await serverConn;
+  await c.write(enc("?"));
+  assert.equal(dec(await readExactly(s, 1)), "?");
+  await c.close();
+  await s.close();
+  // An explicit side that contradicts the context still fails, naming the option.
+  for (const bad of [{ context: sctx, server: false }, { context: cctx, server: true }]) {
+    assert.throws(
+      () => createEngine(bad as Record<string, unknown>),
+      (e: unknown) =>
+        e instanceof TlsError && e.code === "INVALID_OPTION" && e.option === "context",
+    );
+  }
+  await assert.rejects(
+    wrap(memoryPair()[0], { context: sctx, server: false } as WrapOptions),
+    (e: unknown) => e instanceof TlsError && e.code === "INVALID_OPTION" && e.option === "context",
+  );
+  // A DTLS context makes a DTLS engine unless `datagram: false` contradicts it.
+  using dctx = createContext({ datagram: true, caCerts: [p.ca.cert], backend: BACKEND });
+  createEngine({ context: dctx }).free();
+  assert.throws(
+    () => createEngine({ context: dctx, datagram: false }),
+    (e: unknown) => e instanceof TlsError && e.code === "INVALID_OPTION" && e.option === "context",
+  );
 });
 
 test("wrap() servers built from the same options share a context: a session from one resumes on the next", async () => {
