@@ -39,7 +39,11 @@ export {
   TlsEngine,
   trustCertificate,
 } from "./streams/context.ts";
-export type { ContextOptions, EngineCreateOptions } from "./streams/context.ts";
+export type {
+  ContextOptions,
+  DatagramContextOptions,
+  EngineCreateOptions,
+} from "./streams/context.ts";
 export { connect, listen, serve, TlsListener, upgrade, wrap } from "./streams/tls.ts";
 export type {
   ClientConnOptions,

@@ -10,7 +10,7 @@ import { isIpLiteral } from "../backends/backend.ts";
 import { checkServerName, handshakeTimeoutOf, portOf, signalOf } from "../streams/options.ts";
 import type { ClientConnOptions } from "../streams/tls.ts";
 import { DEFAULT_DTLS_HANDSHAKE_TIMEOUT, DtlsConn } from "./conn.ts";
-import { dtlsConfig } from "./context.ts";
+import { dtlsConfig, dtlsContext } from "./context.ts";
 import { sharedContext, type TlsContext } from "../streams/context.ts";
 import { bindUdp, normalizeHost, resolveHost, type UdpSocket } from "./udp.ts";
 
@@ -38,6 +38,11 @@ export interface DtlsConnectOptions extends
     | "signal"
     | "keylog"
   > {
+  /**
+   * A DTLS client context from `createContext({ datagram: true })`, shared by
+   * many connects; its settings stand in for the context options here.
+   */
+  context?: TlsContext;
   /** The server's host name or address (default "localhost"). */
   hostname?: string;
   /** The server's UDP port. */
@@ -83,14 +88,16 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
   if (signal?.aborted) {
     throw new TlsError("ABORTED", "DTLS connect aborted", { cause: signal.reason });
   }
-  const { backend, config } = dtlsConfig(o, "client"); // bad options fail before any lookup
+  // Bad options (or a context of the wrong kind) fail before any lookup.
+  const given = o.context !== undefined ? dtlsContext(o, "client") : null;
+  const built = given ? null : dtlsConfig(o, "client");
   let socket: UdpSocket | undefined;
   let context: TlsContext | undefined;
   let owned = false;
   try {
     const address = normalizeHost(await resolveHost(hostname));
     // Taken after the lookup: a shared context must not wait across an await.
-    ({ context, owned } = sharedContext(backend, config));
+    ({ context, owned } = given ?? sharedContext(built!.backend, built!.config));
     const engine = context.newEngine({
       serverName: isIpLiteral(serverName) ? null : serverName,
       verifyName: context.config.verify ? serverName : null,

@@ -1,15 +1,16 @@
 /**
- * Building a DTLS context from options: the TLS options layer with the
- * datagram switch on, the backend's DTLS capability checked, and DTLS-only
- * settings (the cookie secret) added.
+ * The context of a DTLS connect or listen: the `context` option (a DTLS
+ * context from `createContext({ datagram: true })`, checked), else one built
+ * from the options by the TLS options layer with the datagram switch on and
+ * the backend's DTLS capability checked.
  *
  * @module
  */
 
-import { invalidOption, TlsError } from "../errors.ts";
+import { TlsError } from "../errors.ts";
 import type { Backend, BackendName, ContextConfig } from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
-import { sharedContext, TlsContext } from "../streams/context.ts";
+import { resolveContext, sharedContext, TlsContext } from "../streams/context.ts";
 import { buildConfig } from "../streams/options.ts";
 
 /**
@@ -28,26 +29,12 @@ export function dtlsConfig(
       `DTLS is not supported by the ${backend.name} backend (${backend.version})`,
     );
   }
-  // DTLS 1.2 is the only version: the TLS version options do not apply.
-  config.minVersion = "TLS1.2";
-  config.maxVersion = "TLS1.2";
-  if (side === "server" && o.cookieSecret !== undefined) {
-    const s = o.cookieSecret;
-    const bytes = typeof s === "string"
-      ? new TextEncoder().encode(s)
-      : s instanceof Uint8Array
-      ? s.slice()
-      : null;
-    if (!bytes || bytes.length < 16) {
-      invalidOption("cookieSecret", typeof s, "a string or Uint8Array of at least 16 bytes");
-    }
-    config.cookieSecret = bytes;
-  }
   return { backend, config };
 }
 
 /**
- * @internal A DTLS context for `side`. A client's is shared with connects of the
+ * @internal A DTLS context for `side`: the `context` option, checked, or one
+ * built from the options. A client's built one is shared with connects of the
  * same options (see `sharedContext`): take it right before creating the engine,
  * with no await between, or another connect may evict it. `owned`: the caller
  * must free it.
@@ -56,6 +43,7 @@ export function dtlsContext(
   o: Record<string, unknown>,
   side: "client" | "server",
 ): { context: TlsContext; owned: boolean } {
+  if (o.context !== undefined) return resolveContext(o, side, true);
   const { backend, config } = dtlsConfig(o, side);
   if (side === "client") return sharedContext(backend, config);
   return { context: new TlsContext(backend.name, backend.createContext(config)), owned: true };

@@ -69,6 +69,11 @@ export interface DtlsListenOptions extends
   maxHandshakes?: number;
   /** Called when a peer's handshake fails; the server goes on. */
   onError?: (error: unknown, remoteAddr: Addr) => void;
+  /**
+   * A DTLS server context from `createContext({ server: true, datagram: true, ... })`;
+   * its settings stand in for the context options here. The server does not free it.
+   */
+  context?: TlsContext;
 }
 
 /** Counters of a DTLS server (plain numbers; read `server.stats` for a snapshot). */
@@ -140,6 +145,8 @@ const HELD_ARRIVALS = 4096;
  */
 export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
   readonly #context: TlsContext;
+  /** The server built its context from the options (not given one): it frees it. */
+  readonly #ownsContext: boolean;
   readonly #peers = new Map<string, Peer>();
   readonly #accepted: DtlsConn[] = [];
   #acceptWaiters: ((c: DtlsConn | null) => void)[] = [];
@@ -190,7 +197,7 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
       invalidOption("onError", o.onError, "a function");
     }
     this.#onError = o.onError as DtlsListenOptions["onError"];
-    this.#context = dtlsContext(o, "server").context; // always owned: a server's own
+    ({ context: this.#context, owned: this.#ownsContext } = dtlsContext(o, "server"));
     const onDatagram = (d: Uint8Array, from: UdpPeer) => this.#onDatagram(d, from);
     try {
       const sync = bindUdpSync(hostname, port, onDatagram);
@@ -205,10 +212,10 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
         const planned = port === 0 ? randomEphemeralPort() : port;
         this.#addr = { hostname, port: planned, transport: "udp" };
         this.ready = this.#bindRetrying(hostname, planned, port === 0, onDatagram);
-        this.ready.catch(() => this.#context.free());
+        this.ready.catch(() => this.#releaseContext());
       }
     } catch (e) {
-      this.#context.free();
+      this.#releaseContext();
       throw e;
     }
   }
@@ -429,7 +436,12 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
     for (const w of this.#arrivalWaiters.splice(0)) w();
     this.#socket?.close();
     this.#socket = null;
-    this.#context.free();
+    this.#releaseContext();
+  }
+
+  /** Frees the context if the server built it; a given one stays its owner's. */
+  #releaseContext(): void {
+    if (this.#ownsContext) this.#context.free();
   }
 
   /** Closes the server (for `await using`). */

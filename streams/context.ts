@@ -26,10 +26,32 @@ import {
   type ServerContextOptions,
 } from "./options.ts";
 
-/** Options of {@link createContext}: a client's, or a server's with `server: true`. */
+/** What `datagram: true` adds to {@link createContext}'s options: a DTLS context. */
+export interface DatagramContextOptions {
+  /** A DTLS 1.2 context, for `dtls.connect` / `dtls.listen` and DTLS engines. */
+  datagram?: boolean;
+  /** DTLS: path MTU in bytes (default 1200); no datagram is larger. */
+  mtu?: number;
+}
+
+/**
+ * Options of {@link createContext}: a client's, or a server's with `server: true`.
+ *
+ * @example
+ * ```ts
+ * import { createContext } from "@jsec/tls";
+ * import * as dtls from "@jsec/tls/dtls";
+ * const context = createContext({ datagram: true, caFile: "ca.pem" });
+ * const conn = await dtls.connect({ hostname: "localhost", port: 4433, context });
+ * ```
+ */
 export type ContextOptions =
-  | (ClientContextOptions & { server?: false; datagram?: boolean })
-  | (ServerContextOptions & { server: true; datagram?: boolean });
+  | (ClientContextOptions & DatagramContextOptions & { server?: false })
+  | (ServerContextOptions & DatagramContextOptions & {
+    server: true;
+    /** DTLS: the HelloVerifyRequest cookie key (≥ 16 bytes; default random per context). */
+    cookieSecret?: string | Uint8Array;
+  });
 
 /**
  * A configured context: certificates, trust, versions, ALPN, session cache.

@@ -283,6 +283,7 @@ export function buildConfig(
   if (config.mtu !== undefined && config.mtu < 256) {
     invalidOption("mtu", config.mtu, "at least 256");
   }
+  if (datagram) datagramSettings(o, config);
   if ((config.cert === undefined) !== (config.key === undefined)) {
     const missing = config.cert === undefined ? "cert" : "key";
     throw new TlsError("INVALID_OPTION", `invalid option ${missing}: cert and key go together`, {
@@ -315,6 +316,26 @@ export function buildConfig(
     }
   }
   return config;
+}
+
+/**
+ * DTLS: 1.2 is the only version, so the TLS version options do not apply; a
+ * server may fix its cookie secret (by default each context draws its own).
+ */
+function datagramSettings(o: Record<string, unknown>, config: ContextConfig): void {
+  config.minVersion = "TLS1.2";
+  config.maxVersion = "TLS1.2";
+  if (config.side !== "server" || o.cookieSecret === undefined) return;
+  const s = o.cookieSecret;
+  const bytes = typeof s === "string"
+    ? new TextEncoder().encode(s)
+    : s instanceof Uint8Array
+    ? s.slice()
+    : null;
+  if (!bytes || bytes.length < 16) {
+    invalidOption("cookieSecret", typeof s, "a string or Uint8Array of at least 16 bytes");
+  }
+  config.cookieSecret = bytes;
 }
 
 /** Validates `handshakeTimeout`. */

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as dtls from "../dtls/mod.ts";
-import { TlsError } from "../mod.ts";
+import { createContext, TlsError } from "../mod.ts";
 import { BACKEND, dec, enc, pki } from "./helpers.ts";
 import { client, dtlsSkip, echoServer, pattern, rejectsWith, silentUdp } from "./dtls_helpers.ts";
 
@@ -94,6 +94,70 @@ test("DTLS session resumption", { skip }, async () => {
     await srv.stop();
   }
 });
+
+test(
+  "DTLS contexts from createContext({ datagram: true }) serve listen and connect; wrong kinds are refused",
+  {
+    skip,
+  },
+  async () => {
+    using sctx = createContext({
+      server: true,
+      datagram: true,
+      cert: p.server.cert,
+      key: p.server.key,
+      cookieSecret: "a cookie secret of 32 characters",
+      mtu: 1200,
+      backend: BACKEND,
+    });
+    using cctx = createContext({
+      datagram: true,
+      caCerts: [p.ca.cert],
+      mtu: 1200,
+      backend: BACKEND,
+    });
+    // Two servers in turn on one context: the first one's close leaves it usable.
+    for (let round = 0; round < 2; round++) {
+      const srv = await echoServer({ context: sctx });
+      try {
+        const first = await client(srv.port, { context: cctx });
+        await first.send(enc("ctx"));
+        assert.equal(dec((await first.receive())!), "ctx");
+        const session = first.exportSession();
+        await first.close();
+        const second = await client(srv.port, { context: cctx, session: session! });
+        assert.equal(second.info.sessionReused, true);
+        await second.close();
+      } finally {
+        await srv.stop();
+      }
+    }
+    using tls = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
+    for (const context of [tls, sctx]) {
+      const e = await rejectsWith(client(4433, { context }), "INVALID_OPTION");
+      assert.equal(e.option, "context");
+    }
+    assert.throws(
+      () => dtls.listen({ port: 0, context: cctx }),
+      (e: unknown) =>
+        e instanceof TlsError && e.code === "INVALID_OPTION" && e.option === "context",
+    );
+    // The cookie secret is checked where the context is built.
+    assert.throws(
+      () =>
+        createContext({
+          server: true,
+          datagram: true,
+          cert: p.server.cert,
+          key: p.server.key,
+          cookieSecret: "short",
+          backend: BACKEND,
+        }),
+      (e: unknown) =>
+        e instanceof TlsError && e.code === "INVALID_OPTION" && e.option === "cookieSecret",
+    );
+  },
+);
 
 test("DTLS mTLS: a required client certificate is accepted, a missing or rogue one rejected", {
   skip,
