@@ -356,6 +356,52 @@ export function nativeView(p: Ptr, length: number, offset = 0): Uint8Array {
   return new Uint8Array(ab, 0, length);
 }
 
+/**
+ * libc's copies, for moving bytes between JS buffers and C memory without
+ * making an ArrayBuffer over the C side first (what {@link nativeView} does):
+ * that costs ~440 ns a call on Deno and ~230 ns on Bun, a memcpy ~30 ns plus
+ * the bytes. Two names, as each runtime binds one signature per symbol.
+ */
+const COPY_SYMBOLS = {
+  memcpy: { params: ["ptr", "buf", "usize"], result: "ptr" }, // into C memory
+  memmove: { params: ["buf", "ptr", "usize"], result: "ptr" }, // out of C memory
+} as const satisfies SymbolTable;
+let libcCopies: Symbols<typeof COPY_SYMBOLS> | null | undefined;
+
+function copies(): Symbols<typeof COPY_SYMBOLS> | null {
+  if (libcCopies === undefined) {
+    libcCopies = null; // elsewhere (Windows), or if libc will not load: nativeView
+    if (os === "linux" || os === "darwin") {
+      try {
+        libcCopies = openLibrary(libcPath(), COPY_SYMBOLS).symbols;
+      } catch { /* keep the fallback */ }
+    }
+  }
+  return libcCopies;
+}
+
+/** Copies all of `src` into C memory at `p`, which must have room for it. */
+export function copyToNative(p: Ptr, src: Uint8Array): void {
+  if (src.length === 0) return;
+  if (isNull(p)) throw new RangeError("copyToNative: null pointer");
+  const c = copies();
+  if (c) c.memcpy(p, src, src.length);
+  else nativeView(p, src.length).set(src);
+}
+
+/** Fills all of `dest` from C memory at `p`, which must hold that many bytes. */
+export function copyFromNative(dest: Uint8Array, p: Ptr): void {
+  if (dest.length === 0) return;
+  if (isNull(p)) throw new RangeError("copyFromNative: null pointer");
+  const c = copies();
+  if (c) c.memmove(dest, p, dest.length);
+  else dest.set(nativeView(p, dest.length));
+}
+
+function libcPath(): string {
+  return os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6";
+}
+
 let dl: NativeLibrary<typeof DL_SYMBOLS> | undefined;
 const DL_SYMBOLS = {
   dlopen: { params: ["buf", "i32"], result: "ptr" }, // void *dlopen(const char *file, int mode)
@@ -373,7 +419,7 @@ export function symbolAddress(path: string, name: string): Ptr {
   if (os !== "linux" && os !== "darwin") {
     throw new Error(`symbolAddress: not implemented on ${os}`);
   }
-  dl ??= openLibrary(os === "darwin" ? "/usr/lib/libSystem.B.dylib" : "libc.so.6", DL_SYMBOLS);
+  dl ??= openLibrary(libcPath(), DL_SYMBOLS);
   const RTLD_NOW = 2;
   const RTLD_NOLOAD = os === "darwin" ? 0x10 : 4;
   const handle = dl.symbols.dlopen(cstr(path), RTLD_NOW | RTLD_NOLOAD);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { copyFrom, nativeView, type Ptr } from "../../ffi/runtime.ts";
+import { copyFromNative, copyToNative, type Ptr } from "../../ffi/runtime.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -57,7 +57,7 @@ export class ByteQueue {
   pushNative(p: Ptr, len: number): void {
     if (len <= 0) return;
     this.#reserve(len);
-    this.#buf.set(nativeView(p, len), this.#end);
+    copyFromNative(this.#buf.subarray(this.#end, this.#end + len), p);
     this.#end += len;
   }
 
@@ -73,7 +73,7 @@ export class ByteQueue {
   shiftToNative(p: Ptr, max: number): number {
     const n = Math.min(max, this.length);
     if (n <= 0) return 0;
-    nativeView(p, n).set(this.#buf.subarray(this.#start, this.#start + n));
+    copyToNative(p, this.#buf.subarray(this.#start, this.#start + n));
     this.#consumed(n);
     return n;
   }
@@ -99,7 +99,9 @@ export class DatagramQueue {
 
   /** Queues a copy of `len` bytes of C memory at `p` as one datagram. */
   pushNative(p: Ptr, len: number): void {
-    this.#items.push(copyFrom(p, len));
+    const d = new Uint8Array(len);
+    copyFromNative(d, p);
+    this.#items.push(d);
   }
 
   /** Takes the next datagram, or null. */
@@ -131,7 +133,7 @@ export class DatagramQueue {
     const d = this.shift();
     if (!d) return -1;
     const n = Math.min(max, d.length);
-    if (n > 0) nativeView(p, n).set(d.subarray(0, n));
+    copyToNative(p, d.subarray(0, n));
     return n;
   }
 }
