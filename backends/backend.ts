@@ -7,6 +7,7 @@
  */
 
 import type { CryptoProvider } from "./crypto_provider.ts";
+import { TlsError } from "../errors.ts";
 export type { CryptoProvider } from "./crypto_provider.ts";
 
 /** The native TLS libraries jsec can load. */
@@ -174,6 +175,42 @@ export function isIpLiteral(name: string): boolean {
  */
 export const STREAMING_FEED = 16 * 1024;
 
+/** An engine's `info()` before its handshake is done: there is nothing to report yet. */
+export function infoBeforeHandshake(): TlsError {
+  return new TlsError(
+    "PROTOCOL",
+    'info() needs a completed handshake (handshake() returned "done")',
+  );
+}
+
+/** How many user callbacks (keylog, an OCSP response function) are running now. */
+let userCallbacks = 0;
+
+/**
+ * Runs a user's callback that the library's call stack waits on: C called us
+ * (OpenSSL's keylog and OCSP callbacks), or an engine step is still under way
+ * (mbedTLS delivers keylog lines between its C calls). An engine freed meanwhile
+ * keeps its native half until {@link freeWhenSafe} lets it go.
+ */
+export function runUserCallback<T>(fn: () => T): T {
+  userCallbacks++;
+  try {
+    return fn();
+  } finally {
+    userCallbacks--;
+  }
+}
+
+/**
+ * Frees an engine's native half, or, when a user callback asked for it, right
+ * after the synchronous work that called the callback: that work would go on
+ * with freed memory (a segfault when a keylog callback closed its connection).
+ */
+export function freeWhenSafe(free: () => void): void {
+  if (userCallbacks > 0) queueMicrotask(free);
+  else free();
+}
+
 /** `Engine.read` result: no plaintext until more ciphertext is fed. */
 export const WANT_READ = 0;
 /** `Engine.read` result: the peer sent close_notify. */
@@ -227,6 +264,7 @@ export interface Engine {
   write(data: Uint8Array): number;
   /** Queues close_notify. */
   shutdown(): void;
+  /** What was negotiated; throws `TlsError("PROTOCOL")` before the handshake is done. */
   info(): EngineInfo;
   /** The session for resumption, once the handshake is done (null if none). */
   exportSession(): Uint8Array | null;

@@ -23,6 +23,7 @@ import { invalidOption, TlsError } from "../errors.ts";
 import type { BackendName, NativeMemoryBio } from "./backend.ts";
 import { createQueueMemoryBio } from "./mbedtls/bio.ts";
 import { getBackend } from "./registry.ts";
+import { plainBytes } from "./bytes.ts";
 
 export type { BackendName } from "./backend.ts";
 
@@ -112,8 +113,9 @@ export class MemoryBio implements Disposable {
     }
     const native = this.#live("write");
     if (this.#eofWritten) throw new TlsError("CLOSED", "MemoryBio.write: called after writeEof()");
-    if (bytes.length === 0) return 0; // never hand C an empty buffer
-    return native.write(bytes);
+    const plain = plainBytes(bytes);
+    if (plain.length === 0) return 0; // never hand C an empty buffer
+    return native.write(plain);
   }
 
   /** Marks the end of the data: `eof` turns true once the rest is read. Idempotent. */
@@ -145,8 +147,9 @@ export class MemoryBio implements Disposable {
       throw new TypeError(`MemoryBio.readInto: expected a Uint8Array, got ${kind(into)}`);
     }
     const native = this.#live("readInto");
-    if (into.length === 0 || native.pending() === 0) return 0;
-    return native.read(into);
+    const plain = plainBytes(into);
+    if (plain.length === 0 || native.pending() === 0) return 0;
+    return native.read(plain);
   }
 
   /**

@@ -1,11 +1,38 @@
 /**
- * Byte helpers the backends share for their caches keyed by DER. They walk
- * 32-bit words: a session cache lookup hashes and compares ~800 bytes per
- * connection, and a byte loop cost more than every other JS step of a resumed
- * connection's client (callgrind: 43k instructions a lookup).
+ * Byte helpers: {@link plainBytes}, which every caller's Uint8Array passes on
+ * its way to C, and the hash and compare the backends' caches keyed by DER use.
+ * Those walk 32-bit words: a session cache lookup hashes and compares ~800
+ * bytes per connection, and a byte loop cost more than every other JS step of
+ * a resumed connection's client (callgrind: 43k instructions a lookup).
  *
  * @module
  */
+
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+const intrinsic = (name: string) => Object.getOwnPropertyDescriptor(typedArrayProto, name)!.get!;
+const lengthOf = intrinsic("length");
+const bufferOf = intrinsic("buffer");
+const byteOffsetOf = intrinsic("byteOffset");
+
+/**
+ * `v` as a Uint8Array whose `length` C can be told: `v` itself when it is a plain
+ * Uint8Array, else a new view of the same bytes. A subclass's getter or a
+ * redefined own `length` could claim more bytes than the buffer holds, and C,
+ * told that size, would read or write past it. Throws a TypeError for what is
+ * not really a typed array (a Proxy around one). Lengths are still read when the
+ * bytes are used: the caller's buffer may be detached or shrunk meanwhile, which
+ * only ever makes it shorter.
+ */
+export function plainBytes(v: Uint8Array): Uint8Array {
+  const n: number = lengthOf.call(v); // the slot itself, not a property JS can redefine
+  if (
+    Object.getPrototypeOf(v) === Uint8Array.prototype && !Object.hasOwn(v, "length") &&
+    !Object.hasOwn(v, "byteLength")
+  ) {
+    return v;
+  }
+  return new Uint8Array(bufferOf.call(v), byteOffsetOf.call(v), n);
+}
 
 /** `bytes` as 32-bit words in host order (its last `length % 4` bytes left out); copies when misaligned. */
 function words(bytes: Uint8Array): Uint32Array {

@@ -9,6 +9,7 @@ import { CryptoError, TlsError } from "../errors.ts";
 import type { BackendName } from "../backends/backend.ts";
 import type { CryptoProvider, KeyInput } from "../backends/crypto_provider.ts";
 import { getBackend } from "../backends/registry.ts";
+import { plainBytes } from "../backends/bytes.ts";
 
 /** Options every crypto function accepts. */
 export interface BackendOption {
@@ -87,16 +88,31 @@ export function oneOf<T extends string>(arg: string, v: unknown, allowed: readon
   return v as T;
 }
 
-/** Bytes from a Uint8Array (not copied) or a UTF-8 string. */
+/** Up to this size a caller's bytes are copied on the way in (see {@link ownBytes}). */
+const COPIED_INPUT = 4096;
+
+/**
+ * A caller's Uint8Array as bytes to hand to C. Small ones (keys, nonces, tags,
+ * points) are copied: their sizes are checked once, and a getter of the
+ * caller's options, run after that check, could detach or shrink the original
+ * before C reads the checked number of bytes. Larger ones are a view whose
+ * length C can trust (see `plainBytes`), read again when used.
+ */
+function ownBytes(v: Uint8Array): Uint8Array {
+  const b = plainBytes(v);
+  return b.length <= COPIED_INPUT ? b.slice() : b;
+}
+
+/** Bytes from a Uint8Array or a UTF-8 string. */
 export function bytes(arg: string, v: unknown): Uint8Array {
-  if (v instanceof Uint8Array) return v;
+  if (v instanceof Uint8Array) return ownBytes(v);
   if (typeof v === "string") return enc.encode(v);
   return invalid(arg, v, "a Uint8Array or a string");
 }
 
 /** Strictly a Uint8Array. */
 export function u8(arg: string, v: unknown): Uint8Array {
-  if (v instanceof Uint8Array) return v;
+  if (v instanceof Uint8Array) return ownBytes(v);
   return invalid(arg, v, "a Uint8Array");
 }
 
@@ -120,7 +136,7 @@ export function keyInput(arg: string, v: unknown, password?: unknown): KeyInput 
     if (!v.includes("-----BEGIN ")) invalid(arg, v, "PEM text or DER bytes");
     data = enc.encode(v);
   } else if (v instanceof Uint8Array && v.length > 0) {
-    data = v;
+    data = ownBytes(v);
   } else {
     return invalid(arg, v, "PEM text or DER bytes");
   }
@@ -142,7 +158,7 @@ export function checkPassword(arg: string, v: unknown): string {
 /** Certificate input as bytes (PEM or DER), checked only for type. */
 export function certBytes(arg: string, v: unknown): Uint8Array {
   if (typeof v === "string") return enc.encode(v);
-  if (v instanceof Uint8Array && v.length > 0) return v;
+  if (v instanceof Uint8Array && v.length > 0) return ownBytes(v);
   return invalid(arg, v, "PEM text or DER bytes");
 }
 

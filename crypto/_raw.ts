@@ -26,11 +26,29 @@ const OKP: Record<string, { oid: string; size: number }> = {
 };
 
 /** Curves by the names `importRawKey` accepts. */
-export const EC_TYPES: Record<string, { curve: string; size: number }> = {
-  p256: { curve: "P-256", size: 32 },
-  p384: { curve: "P-384", size: 48 },
-  p521: { curve: "P-521", size: 66 },
-  secp256k1: { curve: "secp256k1", size: 32 },
+export const EC_TYPES: Record<string, { curve: string; size: number; order: bigint }> = {
+  p256: {
+    curve: "P-256",
+    size: 32,
+    order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  },
+  p384: {
+    curve: "P-384",
+    size: 48,
+    order:
+      0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  },
+  p521: {
+    curve: "P-521",
+    size: 66,
+    order:
+      0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+  },
+  secp256k1: {
+    curve: "secp256k1",
+    size: 32,
+    order: 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n,
+  },
 };
 
 /** Key types of the raw-key import functions. */

@@ -93,6 +93,8 @@ function text(arg: string, v: unknown, max = 64): string | undefined {
   if (typeof v !== "string" || v.length === 0 || v.length > max) {
     invalid(arg, v, `a non-empty string of at most ${max} characters`);
   }
+  // "evil.com\0.good.com" reads as evil.com to software that stops at NUL.
+  if (v.includes("\0")) invalid(arg, v, "a name without NUL characters");
   return v;
 }
 

@@ -521,8 +521,16 @@ export function importRawPrivateKey(type: RawKeyType, raw: Uint8Array): string {
   const r = u8("raw", raw);
   const okp: Record<string, number> = { ed25519: 32, x25519: 32, ed448: 57, x448: 56 };
   if (okp[t] !== undefined && r.length !== okp[t]) invalid("raw", r, `${okp[t]} bytes for ${t}`);
-  if (EC_TYPES[t] && (r.length === 0 || r.length > EC_TYPES[t].size + 1)) {
-    invalid("raw", r, `at most ${EC_TYPES[t].size} bytes for ${t}`);
+  const ec = EC_TYPES[t];
+  if (ec) {
+    if (r.length === 0 || r.length > ec.size + 1) {
+      invalid("raw", r, `at most ${ec.size} bytes for ${t}`);
+    }
+    // OpenSSL would take 0 or n and up, and sign with the point at infinity as the public key.
+    const d = r.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+    if (d === 0n || d >= ec.order) {
+      invalid("raw", r, `a scalar from 1 to the group order − 1 for ${t}`);
+    }
   }
   return derToPem(rawPrivateToPkcs8(t, r), "PRIVATE KEY");
 }

@@ -57,6 +57,8 @@ function subject(o: SubjectFields): SubjectFields {
     if (typeof v !== "string" || v.length === 0 || v.length > 128) {
       invalid(k, v, "a non-empty string of at most 128 characters");
     }
+    // "evil.com\0.good.com" reads as evil.com to software that stops at NUL.
+    if (v.includes("\0")) invalid(k, v, "a name without NUL characters");
     if (k === "country" && !/^[A-Za-z]{2}$/.test(v)) invalid(k, v, "a two-letter country code");
     s[k] = v;
   }

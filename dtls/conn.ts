@@ -10,8 +10,9 @@
 import { TlsError } from "../errors.ts";
 import { EOF, WANT_READ } from "../backends/backend.ts";
 import type { BackendName, Engine } from "../backends/backend.ts";
+import { plainBytes } from "../backends/bytes.ts";
 import type { ConnectionInfo } from "../streams/conn.ts";
-import { checkExporterArgs } from "../streams/exporter.ts";
+import { exporterContext } from "../streams/exporter.ts";
 import type { Addr } from "../streams/transport.ts";
 
 /** Counters of one DTLS connection. */
@@ -304,6 +305,7 @@ export class DtlsConn implements AsyncDisposable {
    */
   async send(datagram: Uint8Array): Promise<void> {
     if (!(datagram instanceof Uint8Array)) throw new TypeError("send: expected a Uint8Array");
+    datagram = plainBytes(datagram);
     if (this.#closed) throw new TlsError("CLOSED", "the DTLS connection is closed");
     if (!this.#engine.handshakeDone) {
       throw new TlsError("PROTOCOL", "send before the DTLS handshake completed");
@@ -393,9 +395,9 @@ export class DtlsConn implements AsyncDisposable {
 
   /** Keying material exporter (RFC 5705), e.g. for SRTP keys. */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
-    checkExporterArgs(label, length, context);
+    const c = exporterContext(label, length, context);
     if (this.#closed) throw new TlsError("CLOSED", "the DTLS connection is closed");
-    return this.#engine.exportKeyingMaterial(label, length, context);
+    return this.#engine.exportKeyingMaterial(label, length, c);
   }
 
   /** Datagrams from the peer: each chunk is one datagram. Cancelling it closes the connection. */

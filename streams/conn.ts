@@ -8,9 +8,10 @@
 
 import { TlsError } from "../errors.ts";
 import { EOF } from "../backends/backend.ts";
+import { plainBytes } from "../backends/bytes.ts";
 import type { BackendName, CertInfo, Engine, EngineInfo } from "../backends/backend.ts";
 import { addDeadline, cancelDeadline, type Deadline } from "./deadlines.ts";
-import { checkExporterArgs } from "./exporter.ts";
+import { exporterContext } from "./exporter.ts";
 import { type Addr, type Duplex, type Transport, WRITTEN } from "./transport.ts";
 
 /** Everything known about an established connection. */
@@ -341,7 +342,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
     if (!(p instanceof Uint8Array)) {
       return Promise.reject(new TypeError("read: expected a Uint8Array"));
     }
-    return this.#serial("read", () => this.#readNow(p));
+    const into = plainBytes(p);
+    return this.#serial("read", () => this.#readNow(into));
   }
 
   /** Plaintext already decrypted or decryptable without waiting; else the slow path. */
@@ -375,6 +377,10 @@ export class TlsConn implements Duplex, AsyncDisposable {
         return null;
       }
       if (this.#closed) return null;
+      // The caller's buffer may have been detached or shrunk meanwhile: it would never fill.
+      if (p.length === 0) {
+        throw new TypeError("read: the buffer was detached while the read waited");
+      }
       let n: number;
       try {
         n = this.#decrypt(p);
@@ -411,11 +417,12 @@ export class TlsConn implements Duplex, AsyncDisposable {
     if (!(p instanceof Uint8Array)) {
       return Promise.reject(new TypeError("write: expected a Uint8Array"));
     }
+    const data = plainBytes(p);
     return this.#serial("write", () => {
       if (this.#closed || this.#writeClosed) {
         throw new TlsError("CLOSED", "the connection is closed for writing");
       }
-      return this.#writeFrom(p, 0);
+      return this.#writeFrom(data, 0);
     });
   }
 
@@ -527,9 +534,9 @@ export class TlsConn implements Duplex, AsyncDisposable {
 
   /** Keying material exporter (RFC 5705 / RFC 8446 §7.5). */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
-    checkExporterArgs(label, length, context);
+    const c = exporterContext(label, length, context);
     if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
-    return this.#engine.exportKeyingMaterial(label, length, context);
+    return this.#engine.exportKeyingMaterial(label, length, c);
   }
 
   /** Plaintext from the peer, as a byte stream (BYOB capable). Cancelling it closes the connection. */

@@ -16,6 +16,8 @@ import type {
   NativeContext,
 } from "../backends/backend.ts";
 import { isIpLiteral } from "../backends/backend.ts";
+import { plainBytes } from "../backends/bytes.ts";
+import { exporterContext } from "./exporter.ts";
 import { getBackend } from "../backends/registry.ts";
 import {
   buildConfig,
@@ -329,7 +331,7 @@ export class TlsEngine implements Disposable {
   /** Gives the engine ciphertext received from the peer. */
   feed(data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) throw new TypeError("feed: expected a Uint8Array");
-    this.#engine.feed(data);
+    this.#engine.feed(plainBytes(data));
   }
 
   /** Ciphertext to send to the peer, or null when there is none (DTLS: one datagram). */
@@ -349,14 +351,14 @@ export class TlsEngine implements Disposable {
   /** Plaintext into `into`: the count, 0 when more ciphertext is needed, null at close_notify. */
   read(into: Uint8Array): number | null {
     if (!(into instanceof Uint8Array)) throw new TypeError("read: expected a Uint8Array");
-    const n = this.#engine.read(into);
+    const n = this.#engine.read(plainBytes(into));
     return n < 0 ? null : n;
   }
 
   /** Encrypts plaintext; collect the records with `pull()`. Returns bytes taken. */
   write(data: Uint8Array): number {
     if (!(data instanceof Uint8Array)) throw new TypeError("write: expected a Uint8Array");
-    return this.#engine.write(data);
+    return this.#engine.write(plainBytes(data));
   }
 
   /** Queues close_notify. */
@@ -364,7 +366,7 @@ export class TlsEngine implements Disposable {
     this.#engine.shutdown();
   }
 
-  /** Protocol, cipher, ALPN, peer certificate. */
+  /** Protocol, cipher, ALPN, peer certificate; a `PROTOCOL` error before the handshake is done. */
   info(): EngineInfo {
     return this.#engine.info();
   }
@@ -381,10 +383,11 @@ export class TlsEngine implements Disposable {
 
   /** Keying material exporter (RFC 5705). */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
-    if (!Number.isInteger(length) || length < 1 || length > 16384) {
-      invalidOption("length", length, "1 to 16384");
-    }
-    return this.#engine.exportKeyingMaterial(label, length, context);
+    return this.#engine.exportKeyingMaterial(
+      label,
+      length,
+      exporterContext(label, length, context),
+    );
   }
 
   /** DTLS: ms until the retransmission timer fires, or null. */

@@ -1,17 +1,24 @@
 /**
  * Argument checks of `exportKeyingMaterial` (RFC 5705 / RFC 8446 §7.5),
- * shared by `TlsConn` and `DtlsConn` so both refuse the same input the same way.
+ * shared by `TlsConn`, `DtlsConn` and `TlsEngine` so all refuse the same input
+ * the same way.
  *
  * @module
  */
 
 import { TlsError } from "../errors.ts";
+import { plainBytes } from "../backends/bytes.ts";
 
 /**
- * Throws `TypeError` for a label that is not a string or a context that is not
- * a Uint8Array, and `TlsError("INVALID_OPTION")` for a length outside 1 to 16384.
+ * Checks the arguments and returns the context to hand the engine. Throws
+ * `TypeError` for a label that is not a string or a context that is not a
+ * Uint8Array, and `TlsError("INVALID_OPTION")` for a length outside 1 to 16384.
  */
-export function checkExporterArgs(label: unknown, length: unknown, context: unknown): void {
+export function exporterContext(
+  label: unknown,
+  length: unknown,
+  context: unknown,
+): Uint8Array | undefined {
   if (typeof label !== "string") {
     throw new TypeError("exportKeyingMaterial: label must be a string");
   }
@@ -20,7 +27,9 @@ export function checkExporterArgs(label: unknown, length: unknown, context: unkn
       option: "length",
     });
   }
-  if (context !== undefined && !(context instanceof Uint8Array)) {
+  if (context === undefined) return undefined;
+  if (!(context instanceof Uint8Array)) {
     throw new TypeError("exportKeyingMaterial: context must be a Uint8Array");
   }
+  return plainBytes(context);
 }

@@ -309,6 +309,16 @@ for (const backend of ["openssl", "mbedtls"] as BackendName[]) {
       }
     });
 
+    it("a NUL inside a subject name is refused before anything is signed", async () => {
+      const k = await generateKey("p256", o);
+      const nul = "evil.example\0.good.example";
+      await rejects(() => generateSelfSigned({ commonName: nul, ...o }), "INVALID_ARGUMENT");
+      await rejects(
+        () => generateCsr(k.privateKey, { commonName: "x", organization: nul, ...o }),
+        "INVALID_ARGUMENT",
+      );
+    });
+
     it("CSR: openssl req -verify, issue from CSR", async () => {
       if (!has("generateCsr")) {
         return rejects(

@@ -531,3 +531,69 @@ describe("passwords for C", () => {
     );
   });
 });
+
+describe("bytes that change under us never reach C", () => {
+  for (const backend of BACKENDS) {
+    const skip = available(backend) ?? false;
+    it(`${backend}: a Uint8Array whose length lies is hashed at its real length`, { skip }, () => {
+      const d = new Uint8Array(16).fill(7);
+      Object.defineProperty(d, "length", { value: 1 << 30 });
+      const liar = class extends Uint8Array {
+        override get length() {
+          return 1 << 30;
+        }
+      };
+      const want = digest("sha256", new Uint8Array(16).fill(7), { backend });
+      assert.deepEqual(digest("sha256", d, { backend }), want);
+      assert.deepEqual(digest("sha256", new liar(16).fill(7), { backend }), want);
+    });
+
+    it(
+      `${backend}: an options getter that detaches or shrinks a checked key or nonce changes nothing`,
+      {
+        skip,
+      },
+      () => {
+        for (const algo of ["aes-128-gcm", "chacha20-poly1305", "aes-128-cbc"] as const) {
+          const info = cipherInfo(algo);
+          const want = encrypt(
+            algo,
+            new Uint8Array(info.keyLength).fill(1),
+            new Uint8Array(info.nonceLength).fill(2),
+            "hello",
+            undefined,
+            { backend },
+          );
+          const key = new Uint8Array(info.keyLength).fill(1);
+          const nonceBuf = new ArrayBuffer(info.nonceLength, { maxByteLength: 64 });
+          const nonce = new Uint8Array(nonceBuf).fill(2);
+          const options = {
+            backend,
+            get tagLength() {
+              key.buffer.transfer(); // detached: key.length is 0 now
+              nonceBuf.resize(0);
+              return undefined;
+            },
+          };
+          assert.deepEqual(encrypt(algo, key, nonce, "hello", undefined, options), want, algo);
+        }
+      },
+    );
+  }
+
+  it("importRawPrivateKey refuses EC scalars of 0 and of the group order or more", () => {
+    const order = Uint8Array.from(
+      "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551".match(/../g)!,
+      (h) => parseInt(h, 16),
+    );
+    for (const bad of [new Uint8Array(32), order, new Uint8Array(32).fill(0xff)]) {
+      assert.throws(
+        () => importRawPrivateKey("p256", bad),
+        (e: unknown) => e instanceof CryptoError && e.code === "INVALID_ARGUMENT",
+      );
+    }
+    const below = order.slice();
+    below[31]--;
+    assert.match(importRawPrivateKey("p256", below), /BEGIN PRIVATE KEY/);
+  });
+});

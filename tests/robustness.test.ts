@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createContext, createEngine, type TlsEngine, TlsError } from "../mod.ts";
 import { BACKEND, drainEngine, handshakeEngines, pki, pumpEngine } from "./helpers.ts";
+import { MemoryBio } from "../backends/bio.ts";
 
 const p = pki();
 
@@ -160,4 +161,85 @@ test("a createEngine that fails leaves its shared context usable", () => {
   using c = createEngine({ context: ctx, serverName: "localhost" });
   assert.equal(c.handshake(), "want-read");
   assert.ok((c.pull()?.length ?? 0) > 0, "no ClientHello");
+});
+
+test("info() before the handshake is a PROTOCOL error, not a read of a session that is not there", () => {
+  using c = client();
+  using s = server();
+  for (const e of [c, s]) {
+    assert.throws(
+      () => e.info(),
+      (err: unknown) => err instanceof TlsError && err.code === "PROTOCOL",
+    );
+  }
+  c.handshake();
+  assert.throws(
+    () => c.info(),
+    (err: unknown) => err instanceof TlsError && err.code === "PROTOCOL",
+  );
+  assert.equal(handshakeEngines(c, s), true);
+  assert.ok(c.info().cipher);
+});
+
+test("a keylog callback that frees its own engine mid-handshake: no crash, the engine is closed", () => {
+  for (const side of ["client", "server"] as const) {
+    let freed = 0;
+    const keylog = () => {
+      freed++;
+      (side === "client" ? c : s).free();
+    };
+    const c: TlsEngine = createEngine({
+      serverName: "localhost",
+      caCerts: [p.ca.cert],
+      backend: BACKEND,
+      ...(side === "client" ? { keylog } : {}),
+    });
+    const s: TlsEngine = createEngine({
+      server: true,
+      cert: p.server.cert,
+      key: p.server.key,
+      backend: BACKEND,
+      ...(side === "server" ? { keylog } : {}),
+    });
+    try {
+      handshakeEngines(c, s);
+    } catch (err) {
+      assert.ok(err instanceof TlsError && err.code === "CLOSED", `${side}: ${err}`);
+    }
+    assert.ok(freed > 0, side);
+    const freedOne = side === "client" ? c : s;
+    assert.throws(() => freedOne.handshake(), (err: unknown) => err instanceof TlsError);
+    c.free();
+    s.free();
+  }
+});
+
+test("bytes whose length lies reach C at their real length (MemoryBio, engine read and write)", () => {
+  const lying = (n: number) => {
+    const b = new Uint8Array(n);
+    Object.defineProperty(b, "length", { value: 1 << 20 });
+    return b;
+  };
+  using bio = new MemoryBio({ backend: BACKEND });
+  bio.write(new Uint8Array(1 << 16).fill(0x41));
+  assert.equal(bio.readInto(lying(8)), 8);
+  assert.equal(bio.write(lying(4)), 4);
+  using c = client();
+  using s = server();
+  assert.equal(handshakeEngines(c, s), true);
+  assert.equal(c.write(lying(5)), 5);
+  pumpEngine(c, s);
+  const into = lying(3);
+  assert.equal(s.read(into), 3);
+});
+
+test("write after shutdown() is a PROTOCOL error on every backend", () => {
+  using c = client();
+  using s = server();
+  assert.equal(handshakeEngines(c, s), true);
+  c.shutdown();
+  assert.throws(
+    () => c.write(new Uint8Array([1])),
+    (err: unknown) => err instanceof TlsError && err.code === "PROTOCOL",
+  );
 });

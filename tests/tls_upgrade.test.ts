@@ -406,3 +406,24 @@ test("createEngine(): the engine refuses use after free with CLOSED", () => {
     (err: unknown) => err instanceof TlsError && err.code === "CLOSED",
   );
 });
+
+test("a read whose buffer is detached while it waits rejects with a TypeError, not a wait forever", async () => {
+  const [x, y] = memoryPair();
+  const serverConn = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const c = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const s = await serverConn;
+  const buf = new Uint8Array(16);
+  const pending = s.read(buf);
+  buf.buffer.transfer();
+  await c.write(enc("abc"));
+  await assert.rejects(pending, TypeError);
+  // The bytes stay for the next read.
+  assert.equal(dec(await readExactly(s, 3)), "abc");
+  await c.close();
+  await s.close();
+});

@@ -25,7 +25,14 @@ import {
   readPtr,
 } from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
-import { EOF, STREAMING_FEED, WANT_READ } from "../backend.ts";
+import {
+  EOF,
+  freeWhenSafe,
+  infoBeforeHandshake,
+  runUserCallback,
+  STREAMING_FEED,
+  WANT_READ,
+} from "../backend.ts";
 import type { CertInfo, Engine, EngineInfo, EngineOptions, HandshakeState } from "../backend.ts";
 import { callbacks, type CallbackTarget, enter, leave } from "./callbacks.ts";
 import { chainDer, parseIp } from "./certs.ts";
@@ -325,7 +332,7 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     const sink = this.#ctx.config.keylog;
     for (const line of lines) {
       try {
-        sink?.(line);
+        if (sink) runUserCallback(() => sink(line));
       } catch { /* a logging hook must not break the connection */ }
     }
   }
@@ -479,6 +486,8 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
   write(data: Uint8Array): number {
     this.#live();
     if (this.#failed) throw this.#failed;
+    // As OpenSSL: nothing may follow close_notify (mbedTLS would encrypt it).
+    if (this.#shutdownSent) throw new TlsError("PROTOCOL", "write after shutdown()");
     if (data.length === 0) return 0;
     const { tls } = this.#m;
     if (this.datagram) {
@@ -512,9 +521,10 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
 
   info(): EngineInfo {
     this.#live();
+    if (!this.handshakeDone) throw infoBeforeHandshake();
     const { tls } = this.#m;
     const suite = readCString(tls.mbedtls_ssl_get_ciphersuite(this.#ssl));
-    const cipher = this.handshakeDone && suite && suite !== "unknown" ? ianaName(suite) : "";
+    const cipher = suite && suite !== "unknown" ? ianaName(suite) : "";
     const alpn = tls.mbedtls_ssl_get_alpn_protocol(this.#ssl);
     const chain = this.#peerChain();
     return {
@@ -591,6 +601,7 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     if (this.#freed) return;
     this.#freed = true;
     registry.unregister(this);
-    this.#n.destroy();
+    const n = this.#n;
+    freeWhenSafe(() => n.destroy());
   }
 }

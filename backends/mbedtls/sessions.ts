@@ -9,6 +9,7 @@
 import { C, SIZES } from "../../ffi/mbedtls.ts";
 import { pinnedBytes, type Ptr, ptrOf } from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
+import { plainBytes } from "../bytes.ts";
 import { hexCode, type MbedTls, strerror } from "./lib.ts";
 
 /** An `mbedtls_ssl_ticket_context` (AES-256-GCM ticket keys), freed once. */
@@ -94,7 +95,8 @@ export function saveSession(m: MbedTls, ssl: Ptr): Uint8Array | null {
 }
 
 /** Loads a serialized session into `ssl` for resumption. Throws INVALID_OPTION. */
-export function loadSession(m: MbedTls, ssl: Ptr, data: Uint8Array): void {
+export function loadSession(m: MbedTls, ssl: Ptr, given: Uint8Array): void {
+  const data = given instanceof Uint8Array ? plainBytes(given) : given;
   if (!(data instanceof Uint8Array) || data.length === 0) {
     throw new TlsError("INVALID_OPTION", "invalid option session: empty", { option: "session" });
   }

@@ -31,6 +31,7 @@ import {
 } from "../../ffi/openssl.ts";
 import { TlsError } from "../../errors.ts";
 import type { CertInfo, ContextConfig, EngineOptions, NativeContext } from "../backend.ts";
+import { runUserCallback } from "../backend.ts";
 import { loadCertificates, loadPrivateKey } from "./certs.ts";
 import { detailOf, drainErrors } from "./errors.ts";
 import type { OpenSsl } from "./lib.ts";
@@ -201,7 +202,8 @@ export class OpenSslContext implements NativeContext {
         { params: ["ptr", "ptr"], result: "void" },
         (_s: Ptr, line: Ptr) => {
           try {
-            keylog(readCString(line));
+            const text = readCString(line);
+            runUserCallback(() => keylog(text));
           } catch { /* a throwing user callback must not reach C */ }
         },
       );
@@ -220,7 +222,7 @@ export class OpenSslContext implements NativeContext {
     const file = cstr("jsec-ocsp");
     const cb = this.#callback({ params: ["ptr", "ptr"], result: "i32" }, (s: Ptr) => {
       try {
-        const der = fixed ?? (source as () => Uint8Array | null)();
+        const der = fixed ?? runUserCallback(source as () => Uint8Array | null);
         if (!(der instanceof Uint8Array) || der.length === 0) return SSL_TLSEXT_ERR.NOACK;
         const mem = crypto.CRYPTO_malloc(BigInt(der.length), file, 0);
         if (isNull(mem)) return SSL_TLSEXT_ERR.NOACK;

@@ -23,9 +23,16 @@ import {
 } from "../../ffi/runtime.ts";
 import { BIO_CTRL, SSL_CTRL, SSL_ERROR } from "../../ffi/openssl.ts";
 import { TlsError } from "../../errors.ts";
-import { EOF, isIpLiteral, STREAMING_FEED, WANT_READ } from "../backend.ts";
+import {
+  EOF,
+  freeWhenSafe,
+  infoBeforeHandshake,
+  isIpLiteral,
+  STREAMING_FEED,
+  WANT_READ,
+} from "../backend.ts";
 import type { CertInfo, Engine, EngineInfo, EngineOptions, HandshakeState } from "../backend.ts";
-import { fnv1a, sameBytes } from "../bytes.ts";
+import { fnv1a, plainBytes, sameBytes } from "../bytes.ts";
 import { certificateDer, copyOutPair } from "./certs.ts";
 import { clearErrors, drainErrors, tlsFailure } from "./errors.ts";
 import type { OpenSslContext } from "./context.ts";
@@ -231,8 +238,9 @@ export class OpenSslEngine implements Engine {
     }
   }
 
-  #setSession(der: Uint8Array): void {
+  #setSession(given: Uint8Array): void {
     const { ssl } = this.#o;
+    const der = plainBytes(given); // its length goes to d2i_SSL_SESSION
     if (der.length === 0) {
       throw new TlsError("INVALID_OPTION", "invalid option session: empty", { option: "session" });
     }
@@ -431,6 +439,9 @@ export class OpenSslEngine implements Engine {
 
   info(): EngineInfo {
     this.#live();
+    // Before then OpenSSL 3.0 has no session, and asking for the negotiated group
+    // reads s->session->kex_group: a NULL dereference.
+    if (!this.handshakeDone) throw infoBeforeHandshake();
     const { ssl, crypto } = this.#o;
     const s = this.#ssl;
     const cipher = ssl.SSL_get_current_cipher(s);
@@ -611,7 +622,8 @@ export class OpenSslEngine implements Engine {
     if (this.#freed) return;
     this.#freed = true;
     registry.unregister(this);
-    freeNative(this.#n);
+    const n = this.#n;
+    freeWhenSafe(() => freeNative(n));
   }
 }
 
