@@ -70,6 +70,7 @@ export const OPENSSL_CRYPTO_SYMBOLS = {
   EVP_PKEY_CTX_new_from_name: { params: ["ptr", "buf", "ptr"], result: "ptr" }, // (libctx, name, props)
   EVP_PKEY_CTX_new: { params: ["ptr", "ptr"], result: "ptr" }, // (EVP_PKEY *, ENGINE *)
   EVP_PKEY_CTX_free: { params: ["ptr"], result: "void" },
+  EVP_PKEY_private_check: { params: ["ptr"], result: "i32" }, // (EVP_PKEY_CTX *); 3.0+
   EVP_PKEY_keygen_init: { params: ["ptr"], result: "i32" },
   EVP_PKEY_generate: { params: ["ptr", "buf"], result: "i32" }, // (ctx, EVP_PKEY **)
   EVP_PKEY_CTX_set_rsa_keygen_bits: { params: ["ptr", "i32"], result: "i32" },

@@ -597,3 +597,19 @@ describe("bytes that change under us never reach C", () => {
     assert.match(importRawPrivateKey("p256", below), /BEGIN PRIVATE KEY/);
   });
 });
+
+describe("private keys out of range", () => {
+  for (const backend of BACKENDS) {
+    it(`${backend}: a PKCS#8 P-256 key whose scalar is 0 is refused, never used to sign`, {
+      skip: available(backend) ?? false,
+    }, async () => {
+      const der = Uint8Array.from(
+        ("3041020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420" + "00".repeat(32))
+          .match(/../g)!,
+        (h) => parseInt(h, 16),
+      );
+      await rejects(() => sign(der, "hello", { backend }), "BAD_FORMAT");
+      await rejects(() => keyInfo(der, { backend }), "BAD_FORMAT");
+    });
+  }
+});

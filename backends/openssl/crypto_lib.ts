@@ -200,6 +200,23 @@ function isEncrypted(data: Uint8Array): boolean {
  * PEM or DER. Returns an EVP_PKEY the caller frees. BAD_PASSWORD when an
  * encrypted key does not open with the password; BAD_FORMAT otherwise.
  */
+/**
+ * Refuses (and frees) a private key whose parts are out of range. OpenSSL's
+ * decoders take an EC scalar of 0 or of the group order and up, and would then
+ * sign with the point at infinity as the public key.
+ */
+function checkPrivate(pkey: Ptr): void {
+  const lc = lib();
+  const ctx = lc.EVP_PKEY_CTX_new(pkey, null);
+  const ok = !isNull(ctx) && lc.EVP_PKEY_private_check(ctx) === 1;
+  if (!isNull(ctx)) lc.EVP_PKEY_CTX_free(ctx);
+  if (ok) return;
+  lc.EVP_PKEY_free(pkey);
+  throw new CryptoError("BAD_FORMAT", "the private key is invalid (a value out of range)", {
+    detail: drainErrors(),
+  });
+}
+
 export function decodeKey(key: KeyInput, wantPublic = false): Ptr {
   const lc = lib();
   const encrypted = isEncrypted(key.data);
@@ -227,6 +244,7 @@ export function decodeKey(key: KeyInput, wantPublic = false): Ptr {
       if (decoded) {
         const pkey = readPtrFrom(cell);
         if (pkey) {
+          if (sel === SELECTION.KEYPAIR) checkPrivate(pkey);
           lc.ERR_clear_error();
           return pkey;
         }
