@@ -11,6 +11,7 @@
 import { CryptoError } from "../errors.ts";
 import type { SubjectFields } from "../backends/crypto_provider.ts";
 import { certificateDer, derToPem } from "../backends/x509_der.ts";
+import { sameBytes } from "../backends/bytes.ts";
 import {
   type BackendOption,
   bytes,
@@ -305,8 +306,10 @@ export function cmsCertsOnly(
   options: BackendOption = {},
 ): Promise<Uint8Array> {
   return later(() => {
-    const list = certList("certs", certs);
-    if (!list.length) invalid("certs", certs, "at least one certificate");
+    const all = certList("certs", certs);
+    if (!all.length) invalid("certs", certs, "at least one certificate");
+    // A certificate given twice goes in once (OpenSSL would refuse the second copy).
+    const list = all.filter((c, i) => all.findIndex((d) => sameBytes(d, c)) === i);
     return need("cmsCertsOnly", "cmsCertsOnly", options.backend)(list);
   });
 }

@@ -538,6 +538,8 @@ for (const backend of ["openssl", "mbedtls"] as BackendName[]) {
 
       const p7b = await cmsCertsOnly([ca.cert, signer], o);
       assert.equal(cmsGetCerts(p7b, o).length, 2);
+      // A certificate given twice goes in once.
+      assert.equal(cmsGetCerts(await cmsCertsOnly([ca.cert, signer, ca.cert], o), o).length, 2);
       assert.equal(cmsGetCerts(signed, o).length, 2);
       await rejects(() => cmsGetCerts(new Uint8Array([1, 2]), o), "BAD_FORMAT");
     });
