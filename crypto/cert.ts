@@ -259,7 +259,8 @@ export function selfSignedFromKey(
 /**
  * Issues a certificate signed by a CA, for the key of a CSR or a given public
  * key. With a CSR, its signature is checked and its CN and SAN are used
- * unless `commonName` / `san` are given. Returns the certificate as PEM.
+ * unless `commonName` / `san` are given. `caCert` must be a CA (basicConstraints
+ * CA:TRUE, as `isCa: true` makes). Returns the certificate as PEM.
  *
  * @example
  * ```ts
@@ -280,6 +281,8 @@ export function issueCertificate(options: IssueOptions): Promise<string> {
     const o = checkOptions(options, "issueCertificate") as unknown as IssueOptions;
     const caDer = certificateDer(certBytes("caCert", o.caCert));
     const ca = provider(o.backend).p.parseCertificate(caDer);
+    // A chain through a certificate that is not a CA fails everywhere it is checked.
+    if (!ca.isCa) invalid("caCert", ca.subject, "a CA certificate (basicConstraints CA:TRUE)");
     const caKey = keyInput("caKey", o.caKey, o.caKeyPassword);
     if ((o.csr === undefined) === (o.publicKey === undefined)) {
       invalid("csr/publicKey", o.csr ?? o.publicKey, "exactly one of csr or publicKey");

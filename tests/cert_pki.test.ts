@@ -309,6 +309,23 @@ for (const backend of ["openssl", "mbedtls"] as BackendName[]) {
       }
     });
 
+    it("a certificate that is not a CA cannot issue", async () => {
+      if (!has("createCertificate")) return;
+      const leaf = await generateSelfSigned({ commonName: "leaf.example", ...o });
+      const k = await generateKey("p256", o);
+      await rejects(
+        () =>
+          issueCertificate({
+            caCert: leaf.cert,
+            caKey: leaf.key,
+            publicKey: k.publicKey,
+            commonName: "child.example",
+            ...o,
+          }),
+        "INVALID_ARGUMENT",
+      );
+    });
+
     it("a NUL inside a subject name is refused before anything is signed", async () => {
       const k = await generateKey("p256", o);
       const nul = "evil.example\0.good.example";
