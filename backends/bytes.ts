@@ -15,23 +15,23 @@ const bufferOf = intrinsic("buffer");
 const byteOffsetOf = intrinsic("byteOffset");
 
 /**
- * `v` as a Uint8Array whose `length` C can be told: `v` itself when it is a plain
- * Uint8Array, else a new view of the same bytes. A subclass's getter or a
- * redefined own `length` could claim more bytes than the buffer holds, and C,
- * told that size, would read or write past it. Throws a TypeError for what is
- * not really a typed array (a Proxy around one). Lengths are still read when the
- * bytes are used: the caller's buffer may be detached or shrunk meanwhile, which
- * only ever makes it shorter.
+ * A new plain view of the bytes of `v`, a Uint8Array, for code that tells C
+ * their length. The caller's own object is never used past this point: a
+ * subclass getter or a redefined own `length` could claim more bytes than the
+ * buffer holds, and an own `constructor` (its `Symbol.species`) or `subarray`
+ * could make `slice()` and `subarray()` return such a view. The view's length
+ * comes from the typed array's own slots. Throws a TypeError for what is not
+ * really a typed array (a Proxy around one) and for a detached buffer. Lengths
+ * are still read when the bytes are used: the buffer may be detached or shrunk
+ * meanwhile, which only ever makes the view shorter. (Code that redefines
+ * `length` on `%TypedArray%.prototype` for every array is out of reach.)
  */
 export function plainBytes(v: Uint8Array): Uint8Array {
-  const n: number = lengthOf.call(v); // the slot itself, not a property JS can redefine
-  if (
-    Object.getPrototypeOf(v) === Uint8Array.prototype && !Object.hasOwn(v, "length") &&
-    !Object.hasOwn(v, "byteLength")
-  ) {
-    return v;
+  const buffer: ArrayBuffer = bufferOf.call(v);
+  if ((buffer as { detached?: boolean }).detached) {
+    throw new TypeError("expected bytes, got a Uint8Array whose ArrayBuffer is detached");
   }
-  return new Uint8Array(bufferOf.call(v), byteOffsetOf.call(v), n);
+  return new Uint8Array(buffer, byteOffsetOf.call(v), lengthOf.call(v));
 }
 
 /** `bytes` as 32-bit words in host order (its last `length % 4` bytes left out); copies when misaligned. */

@@ -24,6 +24,18 @@ export interface ConnectionInfo extends EngineInfo {
 
 export type { CertInfo };
 
+/**
+ * How long close() waits for its close_notify (and writes before it) to reach
+ * the transport before it aborts it; Go's tls.Conn.Close gives the same five seconds.
+ */
+const CLOSE_GRACE_MS = 5_000;
+
+/** A caller's bytes for `what`: a TypeError unless they are a Uint8Array (see `plainBytes`). */
+function bytesArg(what: string, v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${what}: expected a Uint8Array`);
+  return plainBytes(v);
+}
+
 /** Ciphertext buffers: reads start small and go large once a read fills one; flushes go large. */
 const SMALL_CHUNK = 4 * 1024;
 const CIPHERTEXT_CHUNK = 64 * 1024;
@@ -136,43 +148,38 @@ export class TlsConn implements Duplex, AsyncDisposable {
     this.#backend = backend;
   }
 
-  /** @internal Runs the handshake; on failure sends the alert, closes and throws. */
+  /**
+   * @internal Runs the handshake; on failure sends the alert, closes and throws.
+   * The timeout and the signal abort the transport, which ends whatever read or
+   * write the handshake waits on, and the handshake then fails with their error.
+   */
   async handshake(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
     const started = performance.now();
-    const loop = this.#handshakeLoop();
+    let stopped: TlsError | undefined;
+    const stop = (e: TlsError) => {
+      stopped ??= e;
+      this.#transport.abort();
+    };
+    let deadline: Deadline | undefined;
+    let onAbort: (() => void) | undefined;
+    if (timeoutMs !== undefined) {
+      deadline = addDeadline(
+        timeoutMs,
+        () => stop(new TlsError("TIMEOUT", `handshake did not complete within ${timeoutMs} ms`)),
+      );
+    }
+    if (signal) {
+      onAbort = () => stop(new TlsError("ABORTED", "handshake aborted", { cause: signal.reason }));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    }
     try {
-      await (timeoutMs === undefined && !signal ? loop : this.#bounded(loop, signal, timeoutMs));
+      await this.#handshakeLoop();
+      if (stopped) throw stopped; // the loop won, but the transport is gone
       this.#handshakeMs = performance.now() - started;
     } catch (e) {
       this.#abortTransport();
-      throw e;
-    }
-  }
-
-  /** `loop`, failed early by the timeout or the signal (which also close the transport). */
-  async #bounded(loop: Promise<void>, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
-    let deadline: Deadline | undefined;
-    let onAbort: (() => void) | undefined;
-    const stop = new Promise<never>((_, reject) => {
-      const fail = (e: TlsError) => {
-        this.#abortTransport();
-        reject(e);
-      };
-      if (timeoutMs !== undefined) {
-        deadline = addDeadline(
-          timeoutMs,
-          () => fail(new TlsError("TIMEOUT", `handshake did not complete within ${timeoutMs} ms`)),
-        );
-      }
-      if (signal) {
-        onAbort = () =>
-          fail(new TlsError("ABORTED", "handshake aborted", { cause: signal.reason }));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      }
-    });
-    try {
-      await Promise.race([loop, stop]);
+      throw stopped ?? e;
     } finally {
       if (deadline) cancelDeadline(deadline);
       if (onAbort) signal!.removeEventListener("abort", onAbort);
@@ -339,10 +346,12 @@ export class TlsConn implements Duplex, AsyncDisposable {
 
   /** Reads plaintext into `p`; resolves to the count, or null at end of stream. */
   read(p: Uint8Array): Promise<number | null> {
-    if (!(p instanceof Uint8Array)) {
-      return Promise.reject(new TypeError("read: expected a Uint8Array"));
+    let into: Uint8Array;
+    try {
+      into = bytesArg("read", p);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const into = plainBytes(p);
     return this.#serial("read", () => this.#readNow(into));
   }
 
@@ -414,13 +423,20 @@ export class TlsConn implements Duplex, AsyncDisposable {
 
   /** Writes all of `p`; resolves to its length once the ciphertext is handed to the transport. */
   write(p: Uint8Array): Promise<number> {
-    if (!(p instanceof Uint8Array)) {
-      return Promise.reject(new TypeError("write: expected a Uint8Array"));
+    let data: Uint8Array;
+    try {
+      data = bytesArg("write", p);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const data = plainBytes(p);
+    const length = data.length;
     return this.#serial("write", () => {
       if (this.#closed || this.#writeClosed) {
         throw new TlsError("CLOSED", "the connection is closed for writing");
+      }
+      // Queued behind other writes, the caller's buffer may have been detached meanwhile.
+      if (data.length < length) {
+        throw new TypeError("write: the buffer was detached or shrunk before it was sent");
       }
       return this.#writeFrom(data, 0);
     });
@@ -449,7 +465,13 @@ export class TlsConn implements Duplex, AsyncDisposable {
       const sent = this.#flush();
       if (sent) {
         const next = off;
-        return sent.then(() => this.#writeFrom(p, next));
+        return sent.then(() => this.#writeFrom(p, next), (e) => {
+          // close() gave up on a peer that stopped reading (or was called meanwhile).
+          if (!this.#closed && !this.#writeClosed) throw e;
+          throw new TlsError("CLOSED", "the connection closed before this write was sent", {
+            cause: e,
+          });
+        });
       }
     }
     return p.length;
@@ -473,14 +495,25 @@ export class TlsConn implements Duplex, AsyncDisposable {
       this.#writeClosed = true;
       try {
         this.#engine.shutdown();
-        await this.#flush();
+        const sent = this.#flush();
+        if (sent) {
+          // A peer that stopped reading would keep this write, and close(), waiting
+          // forever: past the grace period the transport is aborted and the write fails.
+          // The write keeps the process alive; the deadline need not.
+          const stalled = addDeadline(CLOSE_GRACE_MS, () => this.#transport.abort(), false);
+          try {
+            await sent;
+          } finally {
+            cancelDeadline(stalled);
+          }
+        }
       } catch { /* the peer may be gone already */ }
     }
     if (this.#closed) return;
     this.#closed = true;
     this.#transport.close();
-    // A flush still waiting on the transport must finish with the engine first.
-    await this.#flushing?.catch(() => {});
+    // A transport write still pending never comes back to the engine: #takeOut
+    // and #send check #closed first.
     this.#engine.free();
   }
 

@@ -1,6 +1,7 @@
 /**
- * Handshake deadlines on one shared timer. A listener gives every connection a
- * handshake timeout (30 s by default) and nearly all of them finish in
+ * Deadlines (handshake timeouts, close()'s grace period) on one shared timer.
+ * A listener gives every connection a handshake timeout (30 s by default) and
+ * nearly all of them finish in
  * milliseconds: a timer set and cleared per connection cost a few µs of each
  * handshake on Deno, whose global `setTimeout` is Node's. Here a deadline is a
  * set entry, and one timer wakes at the earliest one.
@@ -12,29 +13,40 @@
 export interface Deadline {
   readonly at: number;
   readonly onExpire: () => void;
+  /** Whether it keeps the process alive until it fires (see {@link addDeadline}). */
+  readonly keepsAlive: boolean;
 }
 
 // deno-lint-ignore no-explicit-any
 type Timer = any;
 
 const live = new Set<Deadline>();
+/** How many of `live` keep the process alive: the timer is ref'd while there are any. */
+let holding = 0;
 let timer: Timer = undefined;
 /** When `timer` fires; Infinity when there is none. */
 let timerAt = Infinity;
 
-/** Calls `onExpire` once, `ms` from now, unless cancelled first. */
-export function addDeadline(ms: number, onExpire: () => void): Deadline {
-  const d: Deadline = { at: performance.now() + ms, onExpire };
+/**
+ * Calls `onExpire` once, `ms` from now, unless cancelled first. With
+ * `keepsAlive` false the deadline alone does not keep the process running:
+ * for work that something else (a pending socket write) keeps alive anyway,
+ * it spares the timer's ref and unref (op calls on Deno) on every add and cancel.
+ */
+export function addDeadline(ms: number, onExpire: () => void, keepsAlive = true): Deadline {
+  const d: Deadline = { at: performance.now() + ms, onExpire, keepsAlive };
   live.add(d);
+  if (keepsAlive) holding++;
   if (d.at < timerAt) arm(d.at);
-  else timer.ref?.();
+  else if (keepsAlive && holding === 1) timer.ref?.();
   return d;
 }
 
 /** Drops a deadline; cancelling one that fired or was cancelled does nothing. */
 export function cancelDeadline(d: Deadline): void {
+  if (!live.delete(d) || !d.keepsAlive) return;
   // An idle timer must not keep the process alive; unref costs less than clearing it.
-  if (live.delete(d) && live.size === 0) timer?.unref?.();
+  if (--holding === 0) timer?.unref?.();
 }
 
 /** The longest delay timers take (2^31 - 1 ms); a later deadline is re-armed when it fires. */
@@ -44,6 +56,7 @@ function arm(at: number): void {
   if (timer !== undefined) clearTimeout(timer);
   timerAt = at;
   timer = setTimeout(expire, Math.min(MAX_DELAY, Math.max(1, Math.ceil(at - performance.now()))));
+  if (holding === 0) timer.unref?.();
 }
 
 function expire(): void {
@@ -57,6 +70,7 @@ function expire(): void {
       continue;
     }
     live.delete(d);
+    if (d.keepsAlive) holding--;
     try {
       d.onExpire();
     } catch { /* one failing callback must not stop the others */ }

@@ -46,6 +46,11 @@ export interface Transport {
   closeWrite(): Promise<void>;
   /** Closes both sides; pending reads end with null. */
   close(): void;
+  /**
+   * Closes both sides now, dropping what is still queued: pending reads end
+   * with null and pending writes fail, whatever the peer does.
+   */
+  abort(): void;
   readonly localAddr: Addr;
   readonly remoteAddr: Addr;
 }
@@ -123,6 +128,11 @@ export class DenoTransport implements Transport {
     try {
       this.#conn.close();
     } catch { /* already closed */ }
+  }
+
+  /** Deno's close() already ends pending reads and writes (they reject, as interrupted). */
+  abort(): void {
+    this.close();
   }
 }
 
@@ -297,8 +307,16 @@ export class BunTransport implements Transport {
     this.#eof = true;
     this.#closed = true;
     this.#wake();
+    this.onDrain(); // a write waiting for room fails now (closed) rather than with the socket
     try {
       s?.end();
+    } catch { /* closed */ }
+  }
+
+  abort(): void {
+    this.close();
+    try {
+      this.#socket?.terminate(); // end() would wait to send what Bun still buffers
     } catch { /* closed */ }
   }
 }
@@ -360,6 +378,12 @@ export class DuplexTransport implements Transport {
     this.#reader.cancel().catch(() => {});
     // close(), not abort(): queued chunks (our close_notify) still reach the peer.
     this.#writer.close().catch(() => {});
+  }
+
+  abort(): void {
+    this.#closed = true;
+    this.#reader.cancel().catch(() => {});
+    this.#writer.abort().catch(() => {}); // a write waiting for room (`ready`) fails now
   }
 }
 

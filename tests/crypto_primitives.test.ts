@@ -546,6 +546,15 @@ describe("bytes that change under us never reach C", () => {
       const want = digest("sha256", new Uint8Array(16).fill(7), { backend });
       assert.deepEqual(digest("sha256", d, { backend }), want);
       assert.deepEqual(digest("sha256", new liar(16).fill(7), { backend }), want);
+      // An own `constructor` whose species makes slice() return a liar.
+      const species = new Uint8Array(16).fill(7);
+      Object.defineProperty(species, "constructor", {
+        value: {
+          [Symbol.species]: (n: number) =>
+            Object.defineProperty(new Uint8Array(n), "length", { value: 1 << 28 }),
+        },
+      });
+      assert.deepEqual(digest("sha256", species, { backend }), want);
     });
 
     it(

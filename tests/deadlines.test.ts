@@ -56,8 +56,9 @@ test("a deadline whose callback throws does not stop the others", async () => {
   assert.deepEqual(fired, ["throws", "next"]);
 });
 
-test("the shared timer does not keep the process alive once no deadline is pending", async () => {
-  // A child adds two far deadlines and cancels them; it must exit at once, not in two minutes.
+test("the shared timer does not keep the process alive once no deadline that keeps it is pending", async () => {
+  // A child adds two far deadlines and cancels them, then adds one that does not keep the
+  // process alive; it must exit at once, not in two minutes.
   const dir = mkdtempSync(join(tmpdir(), "jsec-deadlines-"));
   const script = join(dir, "child.ts");
   const module = new URL("../streams/deadlines.ts", import.meta.url).href;
@@ -66,6 +67,7 @@ test("the shared timer does not keep the process alive once no deadline is pendi
     `import { addDeadline, cancelDeadline } from ${JSON.stringify(module)};
 cancelDeadline(addDeadline(120_000, () => {}));
 cancelDeadline(addDeadline(120_000, () => {}));
+addDeadline(120_000, () => {}, false); // pending, but it does not keep the process alive
 console.log("exiting");
 `,
   );
@@ -82,5 +84,22 @@ console.log("exiting");
     assert.match(out, /exiting/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a deadline that does not keep the process alive still fires while something else does", async () => {
+  const keepAlive = setTimeout(() => {}, 10_000); // what a pending socket write is for close()
+  try {
+    const fired: string[] = [];
+    await new Promise<void>((resolve) => {
+      addDeadline(5, () => {
+        fired.push("weak");
+        resolve();
+      }, false);
+      cancelDeadline(addDeadline(1, () => fired.push("cancelled")));
+    });
+    assert.deepEqual(fired, ["weak"]);
+  } finally {
+    clearTimeout(keepAlive);
   }
 });

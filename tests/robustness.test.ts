@@ -231,6 +231,28 @@ test("bytes whose length lies reach C at their real length (MemoryBio, engine re
   pumpEngine(c, s);
   const into = lying(3);
   assert.equal(s.read(into), 3);
+  assert.equal(s.read(new Uint8Array(8)), 2);
+  // An own `constructor` whose species makes slice() and subarray() return a liar.
+  const species = new Uint8Array(20000).fill(0x41);
+  Object.defineProperty(species, "constructor", {
+    value: {
+      [Symbol.species]: function (buf: ArrayBuffer, off: number, len: number) {
+        return Object.defineProperty(new Uint8Array(buf, off, len), "length", { value: 1 << 16 });
+      },
+    },
+  });
+  assert.equal(bio.write(species), 20000);
+  let sent = c.write(species); // the engine's own subarray() calls meet the species
+  while (sent < 20000) sent += c.write(species.subarray(sent));
+  assert.equal(sent, 20000);
+  pumpEngine(c, s);
+  const got = new Uint8Array(1 << 15);
+  let total = 0;
+  for (let n; (n = s.read(got)) !== null && n > 0;) {
+    assert.ok(got.subarray(0, n).every((b) => b === 0x41), "bytes from outside the buffer");
+    total += n;
+  }
+  assert.equal(total, 20000);
 });
 
 test("write after shutdown() is a PROTOCOL error on every backend", () => {

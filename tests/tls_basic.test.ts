@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { connect, listen, serve, type TlsConn } from "../mod.ts";
+import { connect, listen, serve, type TlsConn, TlsError } from "../mod.ts";
 import {
   BACKEND,
   connectedPair as pair,
@@ -179,6 +179,30 @@ test("a slow reader does not make the writer buffer without bound", async () => 
   assert.ok(written > 0);
   await c.close();
   await sc.close();
+});
+
+test("close() gives up on a peer that stopped reading: the stuck write rejects with CLOSED", {
+  timeout: 30_000,
+}, async () => {
+  using s = server();
+  const [c, sc] = await pair(s);
+  const chunk = new Uint8Array(256 * 1024);
+  let stuck: Promise<number> | undefined;
+  // The client reads nothing: write until a write stalls (a bounded wait tells it from a slow one).
+  for (let i = 0; i < 1024 && !stuck; i++) {
+    const w = sc.write(chunk);
+    const done = await Promise.race([
+      w.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 1000)),
+    ]);
+    if (!done) stuck = w;
+  }
+  assert.ok(stuck, "no write ever stalled");
+  const outcome = stuck.then(() => "sent", (e) => e);
+  await sc.close(); // waits out its grace period (5 s), then closes anyway
+  const e = await outcome;
+  assert.ok(e instanceof TlsError && e.code === "CLOSED", `the stuck write: ${e}`);
+  await c.close();
 });
 
 test("serve(): handlers run concurrently, one failing handler does not stop the others", async () => {

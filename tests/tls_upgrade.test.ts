@@ -427,3 +427,49 @@ test("a read whose buffer is detached while it waits rejects with a TypeError, n
   await c.close();
   await s.close();
 });
+
+test("a write whose buffer is detached while it is queued rejects with a TypeError, never a silent 0", async () => {
+  const [x, y] = memoryPair();
+  const serverConn = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const c = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const s = await serverConn;
+  const first = c.write(new Uint8Array(1024).fill(1));
+  const queued = new Uint8Array(1024);
+  const second = c.write(queued);
+  queued.buffer.transfer();
+  assert.equal(await first, 1024);
+  await assert.rejects(second, TypeError);
+  // Detached before the call: a TypeError at once, for reads and writes alike.
+  await assert.rejects(c.write(queued), TypeError);
+  await assert.rejects(s.read(queued), TypeError);
+  assert.equal((await readExactly(s, 1024)).length, 1024);
+  await c.close();
+  await s.close();
+});
+
+test("handshakeTimeout over a duplex whose writes never complete still fails with TIMEOUT", {
+  timeout: 10_000,
+}, async () => {
+  // The peer neither answers nor takes data: every sink write hangs, nothing is ever readable.
+  const stuck = (): Duplex => ({
+    readable: new ReadableStream<Uint8Array>(),
+    // highWaterMark 0: even the first write waits for room (`ready`) that never comes.
+    writable: new WritableStream<Uint8Array>({ write: () => new Promise(() => {}) }, {
+      highWaterMark: 0,
+    }),
+  });
+  for (const server of [false, true]) {
+    const options = server
+      ? { server: true as const, cert: p.server.cert, key: p.server.key }
+      : { serverName: "localhost", caCerts: [p.ca.cert] };
+    await assert.rejects(
+      wrap(stuck(), { ...options, backend: BACKEND, handshakeTimeout: 100 } as WrapOptions),
+      (e: unknown) => e instanceof TlsError && e.code === "TIMEOUT",
+    );
+  }
+});
