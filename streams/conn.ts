@@ -138,6 +138,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
   #eof = false;
   #writeClosed = false;
   #closed = false;
+  #closing: Promise<void> | null = null;
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
 
@@ -179,7 +180,12 @@ export class TlsConn implements Duplex, AsyncDisposable {
       this.#handshakeMs = performance.now() - started;
     } catch (e) {
       this.#abortTransport();
-      throw stopped ?? e;
+      if (stopped) throw stopped;
+      if (e instanceof TlsError) throw e;
+      // The transport's own error: a socket reset, a Duplex whose source or sink failed.
+      throw new TlsError("CLOSED", `the transport failed during the handshake: ${e}`, {
+        cause: e,
+      });
     } finally {
       if (deadline) cancelDeadline(deadline);
       if (onAbort) signal!.removeEventListener("abort", onAbort);
@@ -488,26 +494,37 @@ export class TlsConn implements Duplex, AsyncDisposable {
     });
   }
 
-  /** Sends close_notify (if not sent yet), then closes the transport and frees native memory. */
-  async close(): Promise<void> {
+  /**
+   * Sends close_notify (if not sent yet) after the write in progress, then closes
+   * the transport and frees native memory. Writes not yet started fail with
+   * `CLOSED`. Concurrent calls share one close.
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#closeOnce();
+  }
+
+  async #closeOnce(): Promise<void> {
     if (this.#closed) return;
     if (!this.#writeClosed) {
       this.#writeClosed = true;
-      try {
+      const sent = this.#writeLane.run(() => {
+        if (this.#closed) return;
         this.#engine.shutdown();
-        const sent = this.#flush();
-        if (sent) {
-          // A peer that stopped reading would keep this write, and close(), waiting
-          // forever: past the grace period the transport is aborted and the write fails.
-          // The write keeps the process alive; the deadline need not.
-          const stalled = addDeadline(CLOSE_GRACE_MS, () => this.#transport.abort(), false);
-          try {
-            await sent;
-          } finally {
-            cancelDeadline(stalled);
-          }
+        return this.#flush();
+      });
+      if (sent instanceof Promise) {
+        // A peer that stopped reading would keep the writes, and close(), waiting
+        // forever: past the grace period the transport is aborted and they fail.
+        // The pending write keeps the process alive; the deadline need not.
+        const stalled = addDeadline(CLOSE_GRACE_MS, () => this.#transport.abort(), false);
+        try {
+          await sent;
+        } catch {
+          /* the peer may be gone already */
+        } finally {
+          cancelDeadline(stalled);
         }
-      } catch { /* the peer may be gone already */ }
+      }
     }
     if (this.#closed) return;
     this.#closed = true;

@@ -146,7 +146,9 @@ export async function connect(options: ConnectOptions): Promise<TlsConn> {
   const o = options as unknown as Record<string, unknown>;
   const at = endpointOf(o, "localhost");
   const signal = signalOf(o);
-  signal?.throwIfAborted();
+  if (signal?.aborted) {
+    throw new TlsError("ABORTED", "connect aborted", { cause: signal.reason });
+  }
   let transport: Transport;
   try {
     transport = await connectTransport(at);

@@ -205,6 +205,26 @@ test("close() gives up on a peer that stopped reading: the stuck write rejects w
   await c.close();
 });
 
+test("close() lets the write in progress finish before close_notify; later writes fail CLOSED", {
+  timeout: 30_000,
+}, async () => {
+  using s = server();
+  const [c, sc] = await pair(s);
+  // More than the socket buffers hold while the server does not read: still writing at close().
+  const big = new Uint8Array(16 << 20).fill(7);
+  const writing = c.write(big);
+  const closing = c.close();
+  const later = c.write(new Uint8Array(1)); // queued behind the big write, after close()
+  let got = 0;
+  const buf = new Uint8Array(256 * 1024);
+  for (let n; (n = await sc.read(buf)) !== null;) got += n;
+  assert.equal(await writing, big.length);
+  assert.equal(got, big.length);
+  await assert.rejects(later, { name: "TlsError", code: "CLOSED" });
+  await closing;
+  await sc.close();
+});
+
 test("serve(): handlers run concurrently, one failing handler does not stop the others", async () => {
   const errors: unknown[] = [];
   const server = serve({

@@ -309,7 +309,7 @@ test("signal: aborting the handshake gives ABORTED; an aborted signal never conn
         signal: AbortSignal.abort(),
         backend: BACKEND,
       }),
-      (e: unknown) => e instanceof Error,
+      (e: unknown) => e instanceof TlsError && e.code === "ABORTED",
     );
   } finally {
     await stop(r);

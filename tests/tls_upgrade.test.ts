@@ -473,3 +473,17 @@ test("handshakeTimeout over a duplex whose writes never complete still fails wit
     );
   }
 });
+
+test("a Duplex whose source fails ends the handshake with TlsError CLOSED, its error as cause", async () => {
+  const d = {
+    readable: new ReadableStream<Uint8Array>({
+      start: (ctl) => ctl.error(new Error("source failed")),
+    }),
+    writable: new WritableStream<Uint8Array>(),
+  };
+  await assert.rejects(
+    wrap(d, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND }),
+    (e: unknown) =>
+      e instanceof TlsError && e.code === "CLOSED" && /source failed/.test(String(e.cause)),
+  );
+});
