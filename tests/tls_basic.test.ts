@@ -156,26 +156,37 @@ test("Unix socket transport", { skip: process.platform === "win32" }, async () =
   await sc.close();
 });
 
+/**
+ * Writes `chunk` to `conn` until one write stalls, its peer reading nothing: a
+ * write not done within a second (a bounded wait tells a stalled write from a
+ * slow one). Returns the bytes written before it and the stalled write, or
+ * null for it once `limit` bytes went through without a stall.
+ */
+async function writeUntilStalled(
+  conn: TlsConn,
+  chunk: Uint8Array,
+  limit: number,
+): Promise<{ written: number; stalled: Promise<number> | null }> {
+  let written = 0;
+  while (written < limit) {
+    const w = conn.write(chunk);
+    const done = await Promise.race([
+      w.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 1000)),
+    ]);
+    if (!done) return { written, stalled: w };
+    written += chunk.length;
+  }
+  return { written, stalled: null };
+}
+
 test("a slow reader does not make the writer buffer without bound", async () => {
   using s = server();
   const [c, sc] = await pair(s);
-  const chunk = new Uint8Array(64 * 1024);
-  let written = 0;
-  // The client reads nothing, so the server's writes must stall once the
-  // socket buffers are full. A bounded wait tells a stalled write from a slow one.
-  for (;;) {
-    const w = sc.write(chunk).then(() => true);
-    const stalled = await Promise.race([
-      w,
-      new Promise<false>((r) => setTimeout(() => r(false), 1000)),
-    ]);
-    if (!stalled) {
-      w.catch(() => {});
-      break;
-    }
-    written += chunk.length;
-    assert.ok(written < 256 * 1024 * 1024, "writes never stalled: something buffers without bound");
-  }
+  // The client reads nothing, so the server's writes must stall once the socket buffers are full.
+  const { written, stalled } = await writeUntilStalled(sc, new Uint8Array(64 * 1024), 256 << 20);
+  assert.ok(stalled, "writes never stalled: something buffers without bound");
+  stalled.catch(() => {});
   assert.ok(written > 0);
   await c.close();
   await sc.close();
@@ -186,19 +197,9 @@ test("close() gives up on a peer that stopped reading: the stuck write rejects w
 }, async () => {
   using s = server();
   const [c, sc] = await pair(s);
-  const chunk = new Uint8Array(256 * 1024);
-  let stuck: Promise<number> | undefined;
-  // The client reads nothing: write until a write stalls (a bounded wait tells it from a slow one).
-  for (let i = 0; i < 1024 && !stuck; i++) {
-    const w = sc.write(chunk);
-    const done = await Promise.race([
-      w.then(() => true),
-      new Promise<false>((r) => setTimeout(() => r(false), 1000)),
-    ]);
-    if (!done) stuck = w;
-  }
-  assert.ok(stuck, "no write ever stalled");
-  const outcome = stuck.then(() => "sent", (e) => e);
+  const { stalled } = await writeUntilStalled(sc, new Uint8Array(256 * 1024), 256 << 20);
+  assert.ok(stalled, "no write ever stalled");
+  const outcome = stalled.then(() => "sent", (e) => e);
   await sc.close(); // waits out its grace period (5 s), then closes anyway
   const e = await outcome;
   assert.ok(e instanceof TlsError && e.code === "CLOSED", `the stuck write: ${e}`);

@@ -7,6 +7,7 @@ import {
   createContext,
   createEngine,
   type Duplex,
+  type TlsConn,
   TlsError,
   upgrade,
   wrap,
@@ -162,6 +163,19 @@ function memoryPair(): [Duplex, Duplex] {
   }];
 }
 
+/** A client and a server connection wrapped around the two ends of a memory pair. */
+async function wrappedPair(): Promise<[TlsConn, TlsConn]> {
+  const [x, y] = memoryPair();
+  const server = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const client = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  return [client, await server];
+}
+
 /** A memory pair that counts the chunks each end writes (one per transport write). */
 function countingPair(): { ends: [Duplex, Duplex]; writes: { client: number; server: number } } {
   const [x, y] = memoryPair();
@@ -314,16 +328,8 @@ test("more option sets than the shared contexts kept: connections outlive their 
 });
 
 test("a client that neither reads nor writes still completes the server's handshake", async () => {
-  const [x, y] = memoryPair();
-  const serverConn = wrap(y, {
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  const c = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
   // The client's Finished waits for a write that never comes; it leaves on its own.
-  const s = await serverConn;
+  const [c, s] = await wrappedPair();
   assert.equal(s.info.protocol, c.info.protocol);
   await s.write(enc("hello"));
   assert.equal(dec(await readExactly(c, 5)), "hello");
@@ -408,15 +414,7 @@ test("createEngine(): the engine refuses use after free with CLOSED", () => {
 });
 
 test("a read whose buffer is detached while it waits rejects with a TypeError, not a wait forever", async () => {
-  const [x, y] = memoryPair();
-  const serverConn = wrap(y, {
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  const c = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
-  const s = await serverConn;
+  const [c, s] = await wrappedPair();
   const buf = new Uint8Array(16);
   const pending = s.read(buf);
   buf.buffer.transfer();
@@ -429,15 +427,7 @@ test("a read whose buffer is detached while it waits rejects with a TypeError, n
 });
 
 test("a write whose buffer is detached while it is queued rejects with a TypeError, never a silent 0", async () => {
-  const [x, y] = memoryPair();
-  const serverConn = wrap(y, {
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  const c = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
-  const s = await serverConn;
+  const [c, s] = await wrappedPair();
   const first = c.write(new Uint8Array(1024).fill(1));
   const queued = new Uint8Array(1024);
   const second = c.write(queued);
