@@ -182,7 +182,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
       this.#abortTransport();
       if (stopped) throw stopped;
       if (e instanceof TlsError) throw e;
-      // The transport's own error: a socket reset, a Duplex whose source or sink failed.
+      // The transport's own error: a socket reset, a Duplex whose source failed.
       throw new TlsError("CLOSED", `the transport failed during the handshake: ${e}`, {
         cause: e,
       });
