@@ -29,9 +29,9 @@ let timerAt = Infinity;
 
 /**
  * Calls `onExpire` once, `ms` from now, unless cancelled first. With
- * `keepsAlive` false the deadline alone does not keep the process running:
- * for work that something else (a pending socket write) keeps alive anyway,
- * it spares the timer's ref and unref (op calls on Deno) on every add and cancel.
+ * `keepsAlive` false the deadline alone does not keep the process running: for
+ * work that something else keeps alive anyway (close()'s grace period: its
+ * pending socket write), nor touches the timer's ref count.
  */
 export function addDeadline(ms: number, onExpire: () => void, keepsAlive = true): Deadline {
   const d: Deadline = { at: performance.now() + ms, onExpire, keepsAlive };
