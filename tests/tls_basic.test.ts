@@ -210,7 +210,10 @@ test("close() lets the write in progress finish before close_notify; later write
   timeout: 30_000,
 }, async () => {
   using s = server();
-  const [c, sc] = await pair(s);
+  // TLS 1.2: a TLS 1.3 server's session tickets would sit unread in the client's socket,
+  // and closing a socket with unread data sends RST, which can discard what the server
+  // has not read yet (seen once: 13.5 of 16 MiB arrived).
+  const [c, sc] = await pair(s, { maxVersion: "TLS1.2" });
   // More than the socket buffers hold while the server does not read: still writing at close().
   const big = new Uint8Array(16 << 20).fill(7);
   const writing = c.write(big);
