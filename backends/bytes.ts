@@ -34,6 +34,12 @@ export function plainBytes(v: Uint8Array): Uint8Array {
   return new Uint8Array(buffer, byteOffsetOf.call(v), lengthOf.call(v));
 }
 
+/** A caller's bytes for `what`: a TypeError unless they are a Uint8Array, else {@link plainBytes}. */
+export function bytesArg(what: string, v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${what}: expected a Uint8Array`);
+  return plainBytes(v);
+}
+
 /** `bytes` as 32-bit words in host order (its last `length % 4` bytes left out); copies when misaligned. */
 function words(bytes: Uint8Array): Uint32Array {
   const b = bytes.byteOffset & 3 ? bytes.slice() : bytes;

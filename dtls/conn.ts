@@ -10,7 +10,7 @@
 import { TlsError } from "../errors.ts";
 import { EOF, WANT_READ } from "../backends/backend.ts";
 import type { BackendName, Engine } from "../backends/backend.ts";
-import { plainBytes } from "../backends/bytes.ts";
+import { bytesArg } from "../backends/bytes.ts";
 import type { ConnectionInfo } from "../streams/conn.ts";
 import { exporterContext } from "../streams/exporter.ts";
 import type { Addr } from "../streams/transport.ts";
@@ -304,8 +304,7 @@ export class DtlsConn implements AsyncDisposable {
    * `TlsError("PROTOCOL")` when it exceeds {@link maxDatagramSize}.
    */
   async send(datagram: Uint8Array): Promise<void> {
-    if (!(datagram instanceof Uint8Array)) throw new TypeError("send: expected a Uint8Array");
-    datagram = plainBytes(datagram);
+    datagram = bytesArg("send", datagram);
     if (this.#closed) throw new TlsError("CLOSED", "the DTLS connection is closed");
     if (!this.#engine.handshakeDone) {
       throw new TlsError("PROTOCOL", "send before the DTLS handshake completed");

@@ -8,7 +8,7 @@
 
 import { TlsError } from "../errors.ts";
 import { EOF } from "../backends/backend.ts";
-import { plainBytes } from "../backends/bytes.ts";
+import { bytesArg } from "../backends/bytes.ts";
 import type { BackendName, CertInfo, Engine, EngineInfo } from "../backends/backend.ts";
 import { addDeadline, cancelDeadline, type Deadline } from "./deadlines.ts";
 import { exporterContext } from "./exporter.ts";
@@ -29,12 +29,6 @@ export type { CertInfo };
  * the transport before it aborts it; Go's tls.Conn.Close gives the same five seconds.
  */
 const CLOSE_GRACE_MS = 5_000;
-
-/** A caller's bytes for `what`: a TypeError unless they are a Uint8Array (see `plainBytes`). */
-function bytesArg(what: string, v: unknown): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`${what}: expected a Uint8Array`);
-  return plainBytes(v);
-}
 
 /** Ciphertext buffers: reads start small and go large once a read fills one; flushes go large. */
 const SMALL_CHUNK = 4 * 1024;

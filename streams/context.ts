@@ -16,7 +16,7 @@ import type {
   NativeContext,
 } from "../backends/backend.ts";
 import { isIpLiteral } from "../backends/backend.ts";
-import { plainBytes } from "../backends/bytes.ts";
+import { bytesArg } from "../backends/bytes.ts";
 import { exporterContext } from "./exporter.ts";
 import { getBackend } from "../backends/registry.ts";
 import {
@@ -330,8 +330,7 @@ export class TlsEngine implements Disposable {
 
   /** Gives the engine ciphertext received from the peer. */
   feed(data: Uint8Array): void {
-    if (!(data instanceof Uint8Array)) throw new TypeError("feed: expected a Uint8Array");
-    this.#engine.feed(plainBytes(data));
+    this.#engine.feed(bytesArg("feed", data));
   }
 
   /** Ciphertext to send to the peer, or null when there is none (DTLS: one datagram). */
@@ -350,15 +349,13 @@ export class TlsEngine implements Disposable {
 
   /** Plaintext into `into`: the count, 0 when more ciphertext is needed, null at close_notify. */
   read(into: Uint8Array): number | null {
-    if (!(into instanceof Uint8Array)) throw new TypeError("read: expected a Uint8Array");
-    const n = this.#engine.read(plainBytes(into));
+    const n = this.#engine.read(bytesArg("read", into));
     return n < 0 ? null : n;
   }
 
   /** Encrypts plaintext; collect the records with `pull()`. Returns bytes taken. */
   write(data: Uint8Array): number {
-    if (!(data instanceof Uint8Array)) throw new TypeError("write: expected a Uint8Array");
-    return this.#engine.write(plainBytes(data));
+    return this.#engine.write(bytesArg("write", data));
   }
 
   /** Queues close_notify. */
