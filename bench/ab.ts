@@ -22,7 +22,7 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -64,7 +64,7 @@ const scratch = mkdtempSync(join(tmpdir(), "jsec-ab-"));
 function treeOf(rev: string, i: number): string {
   if (rev === ".") return ROOT;
   const dir = join(scratch, String(i));
-  execFileSync("mkdir", ["-p", dir]);
+  mkdirSync(dir);
   try {
     execFileSync("sh", ["-c", 'git -C "$1" archive "$2" | tar -x -C "$3"', "sh", ROOT, rev, dir], {
       stdio: ["ignore", "ignore", "pipe"],

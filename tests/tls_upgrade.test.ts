@@ -163,6 +163,11 @@ function memoryPair(): [Duplex, Duplex] {
   }];
 }
 
+/** A TLS server context with the test PKI's localhost certificate. */
+function serverContext() {
+  return createContext({ server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+}
+
 /** A client and a server connection wrapped around the two ends of a memory pair. */
 async function wrappedPair(): Promise<[TlsConn, TlsConn]> {
   const [x, y] = memoryPair();
@@ -216,12 +221,7 @@ async function exchangeOnce(
 }
 
 test("the handshake's last flight leaves with the first write (TLS 1.3; TLS 1.2 resumed)", async () => {
-  using ctx = createContext({
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
+  using ctx = serverContext();
   const client = { caCerts: [p.ca.cert] };
   if (HAS_TLS13) {
     // Client: ClientHello, then Finished with "?". Server: its flight, then tickets with "!".
@@ -239,12 +239,7 @@ test("the handshake's last flight leaves with the first write (TLS 1.3; TLS 1.2 
 });
 
 test("a server context makes a server without server: true; a contradicting server flag is refused", async () => {
-  using sctx = createContext({
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
+  using sctx = serverContext();
   using cctx = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
   // createEngine: the side comes from the context; two clients could never complete a handshake.
   {
