@@ -218,6 +218,20 @@ test(
   },
 );
 
+test(
+  "a provider's response whose length lies is stapled at its real length",
+  onlyOpenSsl,
+  async () => {
+    const lying = () => {
+      const der = r.good.slice();
+      Object.defineProperty(der, "length", { value: der.length + 4096 }); // C must not read past it
+      return der;
+    };
+    const info = await stapled({ ocspResponse: lying }, { requestOcsp: true });
+    assert.deepEqual(info.ocspResponse, r.good);
+  },
+);
+
 test("no staple: client did not ask, provider returns null or throws", onlyOpenSsl, async () => {
   assert.equal((await stapled({ ocspResponse: r.good })).ocspResponse, null);
   assert.equal((await stapled({}, { requestOcsp: true })).ocspResponse, null);

@@ -7,6 +7,7 @@
 
 import {
   copyFrom,
+  copyToNative,
   createCallback,
   cstr,
   isNull,
@@ -32,6 +33,7 @@ import {
 import { TlsError } from "../../errors.ts";
 import type { CertInfo, ContextConfig, EngineOptions, NativeContext } from "../backend.ts";
 import { runUserCallback } from "../backend.ts";
+import { plainBytes } from "../bytes.ts";
 import { loadCertificates, loadPrivateKey } from "./certs.ts";
 import { detailOf, drainErrors } from "./errors.ts";
 import type { OpenSsl } from "./lib.ts";
@@ -222,11 +224,13 @@ export class OpenSslContext implements NativeContext {
     const file = cstr("jsec-ocsp");
     const cb = this.#callback({ params: ["ptr", "ptr"], result: "i32" }, (s: Ptr) => {
       try {
-        const der = fixed ?? runUserCallback(source as () => Uint8Array | null);
-        if (!(der instanceof Uint8Array) || der.length === 0) return SSL_TLSEXT_ERR.NOACK;
+        const given = fixed ?? runUserCallback(source as () => Uint8Array | null);
+        if (!(given instanceof Uint8Array)) return SSL_TLSEXT_ERR.NOACK;
+        const der = plainBytes(given); // its length goes to C
+        if (der.length === 0) return SSL_TLSEXT_ERR.NOACK;
         const mem = crypto.CRYPTO_malloc(BigInt(der.length), file, 0);
         if (isNull(mem)) return SSL_TLSEXT_ERR.NOACK;
-        nativeView(mem, der.length).set(der);
+        copyToNative(mem, der);
         // On success OpenSSL owns `mem` (it frees the response with the SSL).
         ssl.SSL_ctrl(s, SSL_CTRL.SET_TLSEXT_STATUS_REQ_OCSP_RESP, BigInt(der.length), mem);
         return SSL_TLSEXT_ERR.OK;
