@@ -491,7 +491,11 @@ export class TlsConn implements Duplex, AsyncDisposable {
   /**
    * Sends close_notify (if not sent yet) after the write in progress, then closes
    * the transport and frees native memory. Writes not yet started fail with
-   * `CLOSED`. Concurrent calls share one close.
+   * `CLOSED`. Concurrent calls share one close. Unless the peer's close_notify was
+   * read, a socket then lingers in the background: it ends its writing side and
+   * drops what still arrives until the peer ends (at most 5 s), so that bytes
+   * left unread do not make the kernel reset the connection under the peer's
+   * unread data.
    */
   close(): Promise<void> {
     return this.#closing ??= this.#closeOnce();
@@ -522,7 +526,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
     }
     if (this.#closed) return;
     this.#closed = true;
-    this.#transport.close();
+    this.#transport.close(this.#eof); // after the peer's close_notify nothing is left unread
     // A transport write still pending never comes back to the engine: #takeOut
     // and #send check #closed first.
     this.#engine.free();

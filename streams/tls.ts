@@ -329,7 +329,7 @@ export class TlsListener implements AsyncIterable<TlsConn>, Disposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#raw.close();
-    for (const t of this.#handshaking) t.close();
+    for (const t of this.#handshaking) t.abort();
     for (const w of this.#waiters.splice(0)) w(null);
     for (const c of this.#ready.splice(0)) c.close().catch(() => {});
     if (this.#ownsContext) this.#context.free();

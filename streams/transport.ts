@@ -7,6 +7,18 @@
  */
 
 import { runtime } from "../backends/registry.ts";
+import { addDeadline, cancelDeadline, type Deadline } from "./deadlines.ts";
+
+/**
+ * How long a closed socket keeps reading (and dropping) what still arrives
+ * while it waits for the peer to end too. Closing a socket with unread bytes in
+ * it makes the kernel send RST instead of FIN, and the peer's kernel then drops
+ * whatever its application has not read yet: a TLS 1.3 client that never read
+ * its session tickets cost the server the tail of an upload. So sockets close
+ * as nginx's lingering close does: end our writing side, read until the peer
+ * ends, then close; past this the socket closes anyway.
+ */
+const LINGER_MS = 5_000;
 
 /** A socket address. */
 export interface Addr {
@@ -44,8 +56,13 @@ export interface Transport {
   write(data: Uint8Array): Promise<void>;
   /** Ends the writing side, keeps reading. */
   closeWrite(): Promise<void>;
-  /** Closes both sides; pending reads end with null. */
-  close(): void;
+  /**
+   * Closes both sides; reads end with null. Unless `peerDone` (the peer sent
+   * its last byte: its close_notify was read), sockets first end their writing
+   * side and drop what still arrives until the peer ends (at most `LINGER_MS`);
+   * a read pending meanwhile ends then.
+   */
+  close(peerDone?: boolean): void;
   /**
    * Closes both sides now, dropping what is still queued: pending reads end
    * with null and pending writes fail, whatever the peer does.
@@ -89,6 +106,8 @@ export class DenoTransport implements Transport {
   readonly localAddr: Addr;
   readonly remoteAddr: Addr;
   #closed = false;
+  /** The peer ended (a read returned null): nothing unread can be left. */
+  #ended = false;
 
   constructor(conn: Any) {
     this.#conn = conn;
@@ -102,7 +121,9 @@ export class DenoTransport implements Transport {
   async read(into: Uint8Array): Promise<number | null> {
     if (this.#closed) return null;
     try {
-      return await this.#conn.read(into);
+      const n = await this.#conn.read(into);
+      if (n === null) this.#ended = true;
+      return n;
     } catch (e) {
       if (this.#closed || isClosedError(e)) return null;
       throw e;
@@ -122,19 +143,40 @@ export class DenoTransport implements Transport {
     }
   }
 
-  close(): void {
+  close(peerDone = false): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (peerDone || this.#ended) this.#closeNow();
+    else void this.#linger();
+  }
+
+  /** See LINGER_MS. A read still pending reads first; this one waits its turn. */
+  async #linger(): Promise<void> {
+    const stop = addDeadline(LINGER_MS, () => this.#closeNow(), false);
+    try {
+      // Not awaited: the read below need not wait for the shutdown op's turn.
+      this.closeWrite().catch(() => {}); // tolerates a side already ended
+      while ((await this.#conn.read(lingerScratch)) !== null) { /* dropped */ }
+    } catch { /* reset, or closed by abort() or the deadline */ }
+    cancelDeadline(stop);
+    this.#closeNow();
+  }
+
+  #closeNow(): void {
     try {
       this.#conn.close();
     } catch { /* already closed */ }
   }
 
-  /** Deno's close() already ends pending reads and writes (they reject, as interrupted). */
+  /** Deno's close() ends pending reads and writes (they reject, as interrupted). */
   abort(): void {
-    this.close();
+    this.#closed = true;
+    this.#closeNow();
   }
 }
+
+/** Where lingering sockets drop what they read; nobody looks at it. */
+const lingerScratch = new Uint8Array(64 * 1024);
 
 /** What `Transport.write` returns when it took all the data synchronously. */
 export const WRITTEN: Promise<void> = Promise.resolve();
@@ -146,7 +188,11 @@ export class BunTransport implements Transport {
   #chunks: Uint8Array[] = [];
   #queued = 0;
   #eof = false;
+  /** The peer ended its writing side (FIN): Bun has handed us all it sent. */
+  #peerEnded = false;
   #closed = false;
+  /** Set while a closed socket lingers (see LINGER_MS). */
+  #linger: Deadline | null = null;
   #error: unknown = null;
   #readWaiter: (() => void) | null = null;
   #drainWaiter: (() => void) | null = null;
@@ -197,6 +243,7 @@ export class BunTransport implements Transport {
   }
 
   onData(d: Uint8Array): void {
+    if (this.#closed) return; // lingering: dropped
     this.#chunks.push(d);
     this.#queued += d.length;
     if (this.#queued > 1 << 22 && !this.#paused && typeof this.#socket?.pause === "function") {
@@ -215,13 +262,17 @@ export class BunTransport implements Transport {
   /** The peer ended its writing side (FIN): reads end, writes go on. */
   onEnd(): void {
     this.#eof = true;
+    this.#peerEnded = true;
     this.#wake();
+    if (this.#linger) this.#endNow();
   }
 
   /** The socket is gone: reads end and writes fail. */
   onClose(e: unknown): void {
     this.#eof = true;
     this.#closed = true;
+    this.#peerEnded = true;
+    if (this.#linger) cancelDeadline(this.#linger);
     if (e && !this.#error) this.#error = e;
     this.#wake();
     this.onDrain();
@@ -302,21 +353,44 @@ export class BunTransport implements Transport {
     return WRITTEN;
   }
 
-  close(): void {
-    const s = this.#socket;
-    this.#eof = true;
-    this.#closed = true;
-    this.#wake();
-    this.onDrain(); // a write waiting for room fails now (closed) rather than with the socket
+  /** See LINGER_MS: shut our side, drop what still arrives, and close when the peer ends. */
+  close(peerDone = false): void {
+    if (!this.#stop()) return;
+    if (peerDone || this.#peerEnded) return this.#endNow();
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
     try {
-      s?.end();
+      this.#socket.shutdown(); // Bun closes the socket once the peer ends too
     } catch { /* closed */ }
+    this.#linger = addDeadline(LINGER_MS, () => this.abort(), false);
   }
 
   abort(): void {
-    this.close();
+    this.#stop();
+    if (!this.#socket) return;
+    this.#endNow(); // a FIN rather than terminate()'s RST when nothing is left unread
     try {
-      this.#socket?.terminate(); // end() would wait to send what Bun still buffers
+      this.#socket.terminate(); // end() alone would wait to send what Bun still buffers
+    } catch { /* closed */ }
+  }
+
+  /** Ends reads and writes here; false when already stopped or never attached. */
+  #stop(): boolean {
+    if (this.#closed) return false;
+    this.#eof = true;
+    this.#closed = true;
+    this.#chunks = [];
+    this.#queued = 0;
+    this.#wake();
+    this.onDrain(); // a write waiting for room fails now (closed) rather than with the socket
+    return this.#socket !== null;
+  }
+
+  #endNow(): void {
+    try {
+      this.#socket.end();
     } catch { /* closed */ }
   }
 }
@@ -372,12 +446,28 @@ export class DuplexTransport implements Transport {
     } catch { /* already closed or errored */ }
   }
 
-  close(): void {
+  close(peerDone = false): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#reader.cancel().catch(() => {});
     // close(), not abort(): queued chunks (our close_notify) still reach the peer.
     this.#writer.close().catch(() => {});
+    if (peerDone) this.#reader.cancel().catch(() => {});
+    else void this.#linger();
+  }
+
+  /**
+   * Reads to the end (at most LINGER_MS) rather than cancelling at once: over a
+   * TransformStream pair, cancelling our readable errors the peer's writable,
+   * and the peer's pending writes (a TLS 1.3 server's tickets) would fail.
+   */
+  async #linger(): Promise<void> {
+    const reader = this.#reader;
+    const stop = addDeadline(LINGER_MS, () => reader.cancel().catch(() => {}), false);
+    try {
+      while (!(await reader.read()).done) { /* dropped */ }
+    } catch { /* the source failed */ }
+    cancelDeadline(stop);
+    reader.cancel().catch(() => {}); // tells a source that has not ended that we are done
   }
 
   abort(): void {

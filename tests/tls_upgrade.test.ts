@@ -472,3 +472,13 @@ test("a Duplex whose source fails ends the handshake with TlsError CLOSED, its e
       e instanceof TlsError && e.code === "CLOSED" && /source failed/.test(String(e.cause)),
   );
 });
+
+test("a client's close() over a memory pair lets the server finish: its writes are taken, its read ends", async () => {
+  // Cancelling the client's readable at once used to error the server's writable: the
+  // server's next write rejected with `undefined`.
+  const [c, sc] = await wrappedPair();
+  await c.close();
+  for (let i = 0; i < 4; i++) assert.equal(await sc.write(enc("late")), 4);
+  assert.equal(await sc.read(new Uint8Array(16)), null);
+  await sc.close();
+});
