@@ -57,6 +57,16 @@ class BufferPool {
 const smallBuffers = new BufferPool(SMALL_CHUNK, 64);
 const largeBuffers = new BufferPool(CIPHERTEXT_CHUNK + 1024, 16);
 
+/**
+ * The transport's own error (a reset socket, a Duplex whose source or sink
+ * failed, with whatever reason it gives, `undefined` included) as the CLOSED it
+ * means, with the original as cause.
+ */
+function transportFailed(e: unknown): TlsError {
+  if (e instanceof TlsError) return e;
+  return new TlsError("CLOSED", `the transport failed: ${e}`, { cause: e });
+}
+
 /** Returns a buffer from either pool to the pool it came from. */
 function giveBack(buf: Uint8Array): void {
   (buf.length === SMALL_CHUNK ? smallBuffers : largeBuffers).give(buf);
@@ -174,12 +184,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
       this.#handshakeMs = performance.now() - started;
     } catch (e) {
       this.#abortTransport();
-      if (stopped) throw stopped;
-      if (e instanceof TlsError) throw e;
-      // The transport's own error: a socket reset, a Duplex whose source failed.
-      throw new TlsError("CLOSED", `the transport failed during the handshake: ${e}`, {
-        cause: e,
-      });
+      throw stopped ?? transportFailed(e);
     } finally {
       if (deadline) cancelDeadline(deadline);
       if (onAbort) signal!.removeEventListener("abort", onAbort);
@@ -377,7 +382,12 @@ export class TlsConn implements Duplex, AsyncDisposable {
       // socket must not stall reads.
       if (this.#engine.pending() > 0) Promise.resolve(this.#flush()).catch(() => {});
       const t = this.#transport;
-      const got = t.readChunk ? this.#feedChunk(await t.readChunk()) : await this.#fill();
+      let got;
+      try {
+        got = t.readChunk ? this.#feedChunk(await t.readChunk()) : await this.#fill();
+      } catch (e) {
+        throw transportFailed(e);
+      }
       if (got === null) {
         // The transport ended without close_notify. Like Python's suppress_ragged_eofs
         // and node:tls we report end of stream; protocols with their own framing
@@ -467,7 +477,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
         const next = off;
         return sent.then(() => this.#writeFrom(p, next), (e) => {
           // close() gave up on a peer that stopped reading (or was called meanwhile).
-          if (!this.#closed && !this.#writeClosed) throw e;
+          if (!this.#closed && !this.#writeClosed) throw transportFailed(e);
           throw new TlsError("CLOSED", "the connection closed before this write was sent", {
             cause: e,
           });

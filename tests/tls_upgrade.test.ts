@@ -473,6 +473,56 @@ test("a Duplex whose source fails ends the handshake with TlsError CLOSED, its e
   );
 });
 
+test("after the handshake a Duplex's failures reach reads and writes as TlsError CLOSED, the reason as cause", async () => {
+  const [x, y] = memoryPair();
+  const toServer = x.writable.getWriter();
+  const fromServer = x.readable.getReader();
+  let sinkFails = false;
+  let failSource!: (e: unknown) => void;
+  const client: Duplex = {
+    readable: new ReadableStream<Uint8Array>({
+      start: (ctl) => void (failSource = (e) => ctl.error(e)),
+      async pull(ctl) {
+        const r = await fromServer.read();
+        if (r.done) ctl.close();
+        else ctl.enqueue(r.value);
+      },
+    }),
+    writable: new WritableStream<Uint8Array>({
+      write(chunk) {
+        if (sinkFails) throw new Error("sink failed");
+        return toServer.write(chunk);
+      },
+    }),
+  };
+  const server = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const c = await wrap(client, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const sc = await server;
+  try {
+    sinkFails = true;
+    // A write resolves once its chunk is queued, so the failure shows on the next one.
+    const e = await (async () => {
+      for (let i = 0; i < 3; i++) await c.write(enc("x"));
+    })().then(() => "every write succeeded", (e) => e);
+    assert.ok(e instanceof TlsError && e.code === "CLOSED", `the write: ${e}`);
+    assert.match(String(e.cause), /sink failed/);
+    const reading = c.read(new Uint8Array(16));
+    failSource(new Error("source failed"));
+    await assert.rejects(reading, (e: unknown) => {
+      return e instanceof TlsError && e.code === "CLOSED" && /source failed/.test(String(e.cause));
+    });
+  } finally {
+    await c.close();
+    await toServer.close(); // the server's end of the pair, which the failed sink never ended
+    await sc.close();
+  }
+});
+
 test("a client's close() over a memory pair lets the server finish: its writes are taken, its read ends", async () => {
   // Cancelling the client's readable at once used to error the server's writable: the
   // server's next write rejected with `undefined`.
