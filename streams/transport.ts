@@ -401,6 +401,8 @@ export class DuplexTransport implements Transport {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #leftover: Uint8Array | null = null;
   #closed = false;
+  /** Set when the sink failed: reads fail with its error from then on. */
+  #sinkFailure: { error: unknown } | null = null;
   readonly localAddr: Addr;
   readonly remoteAddr: Addr;
 
@@ -409,6 +411,13 @@ export class DuplexTransport implements Transport {
     this.#writer = d.writable.getWriter();
     this.localAddr = localAddr;
     this.remoteAddr = remoteAddr;
+    // A failed sink never carries our bytes again, so an answer will not come:
+    // end the reads too, as a reset socket does (a handshake would wait forever).
+    this.#writer.closed.catch((error) => {
+      if (this.#closed) return;
+      this.#sinkFailure = { error };
+      this.#reader.cancel(error).catch(() => {});
+    });
   }
 
   async read(into: Uint8Array): Promise<number | null> {
@@ -416,6 +425,7 @@ export class DuplexTransport implements Transport {
     this.#leftover = null;
     while (!chunk || chunk.length === 0) {
       if (this.#closed) return null;
+      if (this.#sinkFailure) throw this.#sinkFailure.error;
       let r: ReadableStreamReadResult<Uint8Array>;
       try {
         r = await this.#reader.read();
@@ -423,7 +433,10 @@ export class DuplexTransport implements Transport {
         if (this.#closed) return null;
         throw e;
       }
-      if (r.done) return null;
+      if (r.done) {
+        if (this.#sinkFailure && !this.#closed) throw this.#sinkFailure.error;
+        return null;
+      }
       chunk = r.value;
     }
     const n = Math.min(chunk.length, into.length);

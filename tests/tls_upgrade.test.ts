@@ -473,15 +473,14 @@ test("a Duplex whose source fails ends the handshake with TlsError CLOSED, its e
   );
 });
 
-test("after the handshake a Duplex's failures reach reads and writes as TlsError CLOSED, the reason as cause", async () => {
-  const [x, y] = memoryPair();
+/** A client end of a memory pair whose sink (writes) and source (reads) can be made to fail. */
+function failingClientEnd(x: Duplex) {
   const toServer = x.writable.getWriter();
   const fromServer = x.readable.getReader();
-  let sinkFails = false;
-  let failSource!: (e: unknown) => void;
-  const client: Duplex = {
+  const state = { sinkFails: false, failSource: (_e: unknown) => {} };
+  const end: Duplex = {
     readable: new ReadableStream<Uint8Array>({
-      start: (ctl) => void (failSource = (e) => ctl.error(e)),
+      start: (ctl) => void (state.failSource = (e) => ctl.error(e)),
       async pull(ctl) {
         const r = await fromServer.read();
         if (r.done) ctl.close();
@@ -490,37 +489,83 @@ test("after the handshake a Duplex's failures reach reads and writes as TlsError
     }),
     writable: new WritableStream<Uint8Array>({
       write(chunk) {
-        if (sinkFails) throw new Error("sink failed");
+        if (state.sinkFails) throw new Error("sink failed");
         return toServer.write(chunk);
       },
     }),
   };
+  return { end, state, toServer };
+}
+
+const failedWith = (cause: RegExp) => (e: unknown) =>
+  e instanceof TlsError && e.code === "CLOSED" && cause.test(String(e.cause));
+
+test("after the handshake a Duplex's failed sink fails writes, then reads, with TlsError CLOSED", async () => {
+  const [x, y] = memoryPair();
+  const { end, state, toServer } = failingClientEnd(x);
   const server = wrap(y, {
     server: true,
     cert: p.server.cert,
     key: p.server.key,
     backend: BACKEND,
   });
-  const c = await wrap(client, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const c = await wrap(end, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
   const sc = await server;
   try {
-    sinkFails = true;
+    const reading = c.read(new Uint8Array(16)); // waits: the server sends nothing
+    state.sinkFails = true;
     // A write resolves once its chunk is queued, so the failure shows on the next one.
     const e = await (async () => {
       for (let i = 0; i < 3; i++) await c.write(enc("x"));
     })().then(() => "every write succeeded", (e) => e);
-    assert.ok(e instanceof TlsError && e.code === "CLOSED", `the write: ${e}`);
-    assert.match(String(e.cause), /sink failed/);
-    const reading = c.read(new Uint8Array(16));
-    failSource(new Error("source failed"));
-    await assert.rejects(reading, (e: unknown) => {
-      return e instanceof TlsError && e.code === "CLOSED" && /source failed/.test(String(e.cause));
-    });
+    assert.ok(failedWith(/sink failed/)(e), `the write: ${e}`);
+    // No answer can come to what was not sent: the waiting read ends as a reset socket's would.
+    await assert.rejects(reading, failedWith(/sink failed/));
   } finally {
     await c.close();
-    await toServer.close(); // the server's end of the pair, which the failed sink never ended
-    await sc.close();
+    await sc.close(); // lingers, reading what the client sent, until the pair's end below
+    await toServer.close(); // the client's end of the pair, which its failed sink never ended
   }
+});
+
+test("after the handshake a Duplex's failed source fails the read with TlsError CLOSED", async () => {
+  const [x, y] = memoryPair();
+  const { end, state, toServer } = failingClientEnd(x);
+  const server = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const c = await wrap(end, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const sc = await server;
+  try {
+    const reading = c.read(new Uint8Array(16));
+    state.failSource(new Error("source failed"));
+    await assert.rejects(reading, failedWith(/source failed/));
+  } finally {
+    await c.close();
+    await sc.close();
+    await toServer.close();
+  }
+});
+
+test("a Duplex whose sink fails ends the handshake at once with TlsError CLOSED, no timeout needed", async () => {
+  const [x, y] = memoryPair();
+  const { end, state, toServer } = failingClientEnd(x);
+  state.sinkFails = true; // the ClientHello never leaves
+  const server = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  await assert.rejects(
+    wrap(end, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND }),
+    failedWith(/sink failed/),
+  );
+  await toServer.close(); // the server reads end of stream: its handshake fails too
+  await assert.rejects(server, { name: "TlsError" });
 });
 
 test("a client's close() over a memory pair lets the server finish: its writes are taken, its read ends", async () => {
