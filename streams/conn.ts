@@ -240,7 +240,13 @@ export class TlsConn implements Duplex, AsyncDisposable {
    * engine. Later calls report CLOSED.
    */
   async #die(): Promise<void> {
-    await this.#flushQuietly();
+    // Behind a write stuck on a peer that stopped reading, our alert would wait
+    // as long: the error must not. Otherwise the alert gets close()'s grace.
+    if (!this.#flushing) {
+      const stalled = addDeadline(CLOSE_GRACE_MS, () => this.#transport.abort(), false);
+      await this.#flushQuietly();
+      cancelDeadline(stalled);
+    }
     this.#abortTransport();
   }
 
@@ -493,8 +499,12 @@ export class TlsConn implements Duplex, AsyncDisposable {
       if (this.#closed || this.#writeClosed) return;
       this.#writeClosed = true;
       this.#engine.shutdown();
-      await this.#flush();
-      await this.#transport.closeWrite();
+      try {
+        await this.#flush();
+        await this.#transport.closeWrite();
+      } catch (e) {
+        throw transportFailed(e);
+      }
     });
   }
 
@@ -586,7 +596,11 @@ export class TlsConn implements Duplex, AsyncDisposable {
     return this.#serial("write", async () => {
       if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
       this.#engine.keyUpdate(requestPeer);
-      await this.#flush();
+      try {
+        await this.#flush();
+      } catch (e) {
+        throw transportFailed(e);
+      }
     });
   }
 

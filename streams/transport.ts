@@ -94,10 +94,11 @@ function denoAddr(a: Any): Addr {
   return { hostname: a?.hostname ?? "", port: a?.port ?? 0, transport: "tcp" };
 }
 
+/** Errors a Deno socket gives once it is closed (by us, or ended): not failures to report. */
 function isClosedError(e: unknown): boolean {
   const name = (e as Error)?.name;
-  return name === "BadResource" || name === "Interrupted" || name === "ConnectionReset" ||
-    name === "BrokenPipe" || name === "NotConnected";
+  return name === "BadResource" || name === "Interrupted" || name === "BrokenPipe" ||
+    name === "NotConnected";
 }
 
 /** A Deno `Conn` as a transport. */
@@ -194,6 +195,8 @@ export class BunTransport implements Transport {
   /** Set while a closed socket lingers (see LINGER_MS). */
   #linger: Deadline | null = null;
   #error: unknown = null;
+  /** The socket failed (a reset) before we closed it: reads end with `#error`, not null. */
+  #failed = false;
   #readWaiter: (() => void) | null = null;
   #drainWaiter: (() => void) | null = null;
   #paused = false;
@@ -216,8 +219,8 @@ export class BunTransport implements Transport {
     end(s: Any) {
       (s.data as BunTransport)?.onEnd();
     },
-    close(s: Any) {
-      (s.data as BunTransport)?.onClose(null);
+    close(s: Any, e?: unknown) {
+      (s.data as BunTransport)?.onClose(e ?? null);
     },
     error(s: Any, e: unknown) {
       (s.data as BunTransport)?.onClose(e);
@@ -269,11 +272,14 @@ export class BunTransport implements Transport {
 
   /** The socket is gone: reads end and writes fail. */
   onClose(e: unknown): void {
+    if (e && !this.#error) {
+      this.#error = e;
+      this.#failed = !this.#closed;
+    }
     this.#eof = true;
     this.#closed = true;
     this.#peerEnded = true;
     if (this.#linger) cancelDeadline(this.#linger);
-    if (e && !this.#error) this.#error = e;
     this.#wake();
     this.onDrain();
   }
@@ -286,7 +292,7 @@ export class BunTransport implements Transport {
 
   async read(into: Uint8Array): Promise<number | null> {
     while (this.#chunks.length === 0) {
-      if (this.#eof) return null;
+      if (this.#eof) return this.#end();
       await new Promise<void>((r) => (this.#readWaiter = r));
     }
     let n = 0;
@@ -304,11 +310,21 @@ export class BunTransport implements Transport {
 
   readChunk(): Promise<Uint8Array | null> {
     if (this.#chunks.length) return Promise.resolve(this.#shiftChunk());
-    if (this.#eof) return DONE_NULL;
+    if (this.#eof) return this.#failed ? Promise.reject(this.#error) : DONE_NULL;
     // Woken by new data or by the end of the stream.
-    return new Promise((resolve) => {
-      this.#readWaiter = () => resolve(this.#chunks.length ? this.#shiftChunk() : null);
+    return new Promise((resolve, reject) => {
+      this.#readWaiter = () => {
+        if (this.#chunks.length) resolve(this.#shiftChunk());
+        else if (this.#failed) reject(this.#error);
+        else resolve(null);
+      };
     });
+  }
+
+  /** What a read gets once everything queued was read: null, or the socket's failure. */
+  #end(): null {
+    if (this.#failed) throw this.#error;
+    return null;
   }
 
   #shiftChunk(): Uint8Array {
@@ -411,21 +427,33 @@ export class DuplexTransport implements Transport {
     this.#writer = d.writable.getWriter();
     this.localAddr = localAddr;
     this.remoteAddr = remoteAddr;
-    // A failed sink never carries our bytes again, so an answer will not come:
-    // end the reads too, as a reset socket does (a handshake would wait forever).
-    this.#writer.closed.catch((error) => {
-      if (this.#closed) return;
-      this.#sinkFailure = { error };
-      this.#reader.cancel(error).catch(() => {});
-    });
+  }
+
+  /** The end of reading: null, or the failure of a write of ours (see #sinkFailed). */
+  #ended(): null {
+    const failure = this.#sinkFailure;
+    if (failure && !this.#closed) throw failure.error;
+    return null;
+  }
+
+  /**
+   * A write of ours failed: the peer never gets those bytes, so an answer to
+   * them will not come. End the reads too, as a reset socket does (a handshake
+   * would wait forever). Only our failed writes count: a peer that cancelled
+   * its readable after reading to our end errors our sink too, yet what it
+   * sent before is still ours to read.
+   */
+  #sinkFailed(error: unknown): void {
+    if (this.#closed || this.#sinkFailure) return;
+    this.#sinkFailure = { error };
+    this.#reader.cancel(error).catch(() => {});
   }
 
   async read(into: Uint8Array): Promise<number | null> {
     let chunk = this.#leftover;
     this.#leftover = null;
     while (!chunk || chunk.length === 0) {
-      if (this.#closed) return null;
-      if (this.#sinkFailure) throw this.#sinkFailure.error;
+      if (this.#closed || this.#sinkFailure) return this.#ended();
       let r: ReadableStreamReadResult<Uint8Array>;
       try {
         r = await this.#reader.read();
@@ -433,10 +461,7 @@ export class DuplexTransport implements Transport {
         if (this.#closed) return null;
         throw e;
       }
-      if (r.done) {
-        if (this.#sinkFailure && !this.#closed) throw this.#sinkFailure.error;
-        return null;
-      }
+      if (r.done) return this.#ended();
       chunk = r.value;
     }
     const n = Math.min(chunk.length, into.length);
@@ -449,14 +474,20 @@ export class DuplexTransport implements Transport {
     // Wait for room, not for the peer to consume the chunk: a zero-buffer pipe
     // (a TransformStream pair) would otherwise deadlock two writers. A failed
     // write surfaces through `ready` on the next call.
-    await this.#writer.ready;
-    this.#writer.write(data.slice()).catch(() => {}); // the stream keeps the chunk: give it its own
+    try {
+      await this.#writer.ready;
+    } catch (e) {
+      this.#sinkFailed(e);
+      throw e;
+    }
+    // The stream keeps the chunk: give it its own.
+    this.#writer.write(data.slice()).catch((e) => this.#sinkFailed(e));
   }
 
-  async closeWrite(): Promise<void> {
-    try {
-      await this.#writer.close();
-    } catch { /* already closed or errored */ }
+  /** Like write(), does not wait for the peer to consume what is queued (a deadlock, as above). */
+  closeWrite(): Promise<void> {
+    this.#writer.close().catch(() => {}); // a sink that cannot half-close: reads go on
+    return WRITTEN;
   }
 
   close(peerDone = false): void {

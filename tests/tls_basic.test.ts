@@ -2,8 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { connect, listen, serve, type TlsConn, TlsError } from "../mod.ts";
+import { connect, listen, serve, type TlsConn, TlsError, wrap } from "../mod.ts";
 import {
   BACKEND,
   connectedPair as pair,
@@ -16,6 +17,7 @@ import {
   readExactly,
   tempDir,
 } from "./helpers.ts";
+import { duplexFromSocket } from "./net_duplex.ts";
 
 const p = pki();
 
@@ -261,6 +263,82 @@ test("a closed connection keeps reading until the peer ends, then lets go anyway
   assert.ok(e instanceof TlsError && e.code === "CLOSED", `the server's write: ${e}`);
   assert.ok(written > 8 << 20, `only ${written} bytes were taken before the client let go`);
   await sc.close();
+});
+
+/**
+ * A jsec server over node:net, so that a test can then act on the raw socket: `then`
+ * runs after each handshake. Resolves to the port and a stop function.
+ */
+async function rawSocketServer(
+  then: (raw: Socket, conn: TlsConn) => void | Promise<void>,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const srv = createServer(async (raw) => {
+    sockets.add(raw);
+    raw.on("error", () => {});
+    const opts = { server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND };
+    then(raw, await wrap(duplexFromSocket(raw), opts));
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  return {
+    port: (srv.address() as { port: number }).port,
+    stop: () => {
+      for (const raw of sockets) raw.destroy();
+      return new Promise<void>((r) => srv.close(() => r()));
+    },
+  };
+}
+
+test("a connection the peer resets fails reads, closeWrite and keyUpdate with CLOSED, not a clean end", async () => {
+  // The peer sends data, then RST without close_notify: the reads once ended with null,
+  // as if it had closed cleanly, after whatever had arrived.
+  const r = await rawSocketServer((raw, conn) => {
+    void conn.write(new Uint8Array(1 << 20)).catch(() => {}).finally(() => raw.resetAndDestroy());
+  });
+  const c = await connect({
+    hostname: "localhost",
+    port: r.port,
+    caCerts: [p.ca.cert],
+    backend: BACKEND,
+  });
+  try {
+    const closed = (e: unknown) => e instanceof TlsError && e.code === "CLOSED";
+    await assert.rejects(readAll(c), closed);
+    if (HAS_TLS13) await assert.rejects(c.keyUpdate(), closed);
+    await assert.rejects(c.closeWrite(), closed); // its close_notify cannot leave
+  } finally {
+    await c.close();
+    await r.stop();
+  }
+});
+
+test("a bad record fails the read at once while a write is stuck on a peer that stopped reading", {
+  timeout: 30_000,
+}, async () => {
+  // The error used to wait for our alert, queued behind the stuck write: forever.
+  const r = await rawSocketServer(async (raw, conn) => {
+    await readExactly(conn, 1); // the client's handshake is done (TLS 1.2 ends with the server)
+    raw.pause(); // reads nothing more: our writes fill the socket buffers and stall
+    raw.write(new Uint8Array([23, 3, 3, 0, 32, ...new Uint8Array(32).fill(0x5a)])); // not decryptable
+  });
+  const c = await connect({
+    hostname: "localhost",
+    port: r.port,
+    caCerts: [p.ca.cert],
+    backend: BACKEND,
+  });
+  try {
+    await c.write(enc("!"));
+    const { stalled } = await writeUntilStalled(c, new Uint8Array(256 * 1024), 256 << 20);
+    assert.ok(stalled, "no write ever stalled");
+    const outcome = stalled.then(() => "sent", (e) => e);
+    await assert.rejects(c.read(new Uint8Array(1024)), { name: "TlsError", code: "PROTOCOL" });
+    const e = await outcome; // the connection is dead: the stuck write fails too
+    assert.ok(e instanceof TlsError && e.code === "CLOSED", `the stuck write: ${e}`);
+  } finally {
+    await c.close();
+    await r.stop();
+  }
 });
 
 test("serve(): handlers run concurrently, one failing handler does not stop the others", async () => {

@@ -22,6 +22,7 @@ import {
   handshakeEngines,
   HAS_TLS13,
   pki,
+  readAll,
   readExactly,
   readUntil,
   RUNTIME,
@@ -576,4 +577,46 @@ test("a client's close() over a memory pair lets the server finish: its writes a
   for (let i = 0; i < 4; i++) assert.equal(await sc.write(enc("late")), 4);
   assert.equal(await sc.read(new Uint8Array(16)), null);
   await sc.close();
+});
+
+test("closeWrite() over a memory pair does not wait for the peer to read our close_notify", async () => {
+  // Request, half-close, response: closeWrite() once waited for the server to consume the
+  // close_notify, while the server waited for us to read its tickets and answer: a deadlock.
+  const [c, sc] = await wrappedPair();
+  await c.write(enc("request"));
+  await c.closeWrite();
+  assert.equal(dec(await readExactly(sc, 7)), "request");
+  await sc.write(enc("response"));
+  await sc.close();
+  assert.equal(dec(await readAll(c)), "response");
+  await c.close();
+});
+
+test("a Duplex whose writable cannot half-close still reads the answer after closeWrite()", async () => {
+  const [x, y] = memoryPair();
+  const toServer = x.writable.getWriter();
+  const client: Duplex = {
+    readable: x.readable,
+    writable: new WritableStream<Uint8Array>({
+      write: (chunk) => toServer.write(chunk),
+      close() {
+        throw new Error("half-close not supported");
+      },
+    }, { highWaterMark: 16 }), // buffers like the pair under it
+  };
+  const server = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+  });
+  const c = await wrap(client, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const sc = await server;
+  await c.write(enc("request"));
+  await c.closeWrite(); // close_notify leaves; the writable's close() then fails
+  assert.equal(dec(await readAll(sc)), "request");
+  await sc.write(new Uint8Array(50_000).fill(1));
+  await sc.close();
+  assert.equal((await readAll(c)).length, 50_000);
+  await c.close();
 });
