@@ -14,6 +14,8 @@ import { bytesArg } from "../backends/bytes.ts";
 import type { ConnectionInfo } from "../streams/conn.ts";
 import { exporterContext } from "../streams/exporter.ts";
 import type { Addr } from "../streams/transport.ts";
+import { addDeadline, cancelDeadline, type Deadline } from "../streams/deadlines.ts";
+import { minProtectedRecord, withoutShortRecords } from "./records.ts";
 
 /** Counters of one DTLS connection. */
 export interface DtlsConnStats {
@@ -92,7 +94,9 @@ export class DtlsConn implements AsyncDisposable {
   #waiters: { resolve: (d: Uint8Array | null) => void; reject: (e: unknown) => void }[] = [];
   #sending: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #deadline: ReturnType<typeof setTimeout> | undefined;
+  #deadline: Deadline | undefined;
+  /** Protected records shorter than this are dropped (see withoutShortRecords). */
+  #minRecord = minProtectedRecord(null);
   #handshake: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   #started = 0;
   #info: ConnectionInfo | null = null;
@@ -122,12 +126,13 @@ export class DtlsConn implements AsyncDisposable {
     });
     let onAbort: (() => void) | undefined;
     if (timeoutMs !== undefined) {
-      this.#deadline = setTimeout(
+      // A deadline, not setTimeout: beyond 2^31 - 1 ms that would fire at once.
+      this.#deadline = addDeadline(
+        timeoutMs,
         () =>
           this.#fail(
             new TlsError("TIMEOUT", `DTLS handshake did not complete within ${timeoutMs} ms`),
           ),
-        timeoutMs,
       );
     }
     if (signal) {
@@ -148,11 +153,13 @@ export class DtlsConn implements AsyncDisposable {
   /** @internal A datagram from the peer. */
   deliver(datagram: Uint8Array): void {
     if (this.#closed) return;
-    this.lastSeen = performance.now();
+    // After the handshake only authenticated records count as signs of life
+    // (#readRecords): anyone can send junk from the peer's address.
+    if (!this.#engine.handshakeDone) this.lastSeen = performance.now();
     this.#stats.datagramsIn++;
     this.#stats.bytesIn += datagram.length;
     try {
-      this.#engine.feed(datagram);
+      this.#engine.feed(withoutShortRecords(datagram, this.#minRecord));
     } catch {
       return; // a datagram the engine cannot queue is one UDP lost
     }
@@ -172,8 +179,9 @@ export class DtlsConn implements AsyncDisposable {
       return;
     }
     if (state !== "done" || !this.#handshake) return;
-    clearTimeout(this.#deadline);
+    if (this.#deadline) cancelDeadline(this.#deadline);
     const info = this.#engine.info();
+    this.#minRecord = minProtectedRecord(info.cipher);
     this.#info = {
       ...info,
       backend: this.#backend,
@@ -196,6 +204,7 @@ export class DtlsConn implements AsyncDisposable {
         return;
       }
       if (n === WANT_READ) return;
+      this.lastSeen = performance.now();
       if (n === EOF) {
         this.#eof = true;
         this.#endWaiters();
@@ -288,7 +297,7 @@ export class DtlsConn implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    clearTimeout(this.#deadline);
+    if (this.#deadline) cancelDeadline(this.#deadline);
     this.#timer = this.#deadline = undefined;
     this.#endWaiters();
     this.#link.released?.(this);

@@ -417,6 +417,11 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
 
   /** Sends one datagram to an established peer; `TlsError("CLOSED")` if there is none at `addr`. */
   sendTo(addr: { hostname: string; port: number }, data: Uint8Array): Promise<void> {
+    if (typeof addr?.hostname !== "string" || typeof addr.port !== "number") {
+      return Promise.reject(
+        new TypeError(`sendTo: addr must be { hostname: string, port: number }, got ${addr}`),
+      );
+    }
     const peer = this.#peers.get(peerKey(addr));
     if (!peer || !peer.established) {
       return Promise.reject(

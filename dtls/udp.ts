@@ -154,6 +154,9 @@ async function bindBun(hostname: string, port: number, onDatagram: OnDatagram): 
           drained = [];
           for (const w of waiting) w();
         },
+        // ICMP errors (ECONNREFUSED from a closed port): advisory for UDP, and DTLS
+        // retransmits or times out on its own. Without a handler Bun prints each one.
+        error() {},
       },
     });
   } catch (e) {

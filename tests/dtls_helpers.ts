@@ -60,6 +60,8 @@ export interface Relay {
   dropped(): { toServer: number; toClient: number };
   /** Resolves once `n` datagrams went (or were dropped) in direction `dir`. */
   seen(dir: "toServer" | "toClient", n: number): Promise<void>;
+  /** Sends `datagram` in direction `dir` as if the other end had sent it (a spoofed datagram). */
+  inject(dir: "toServer" | "toClient", datagram: Uint8Array): void;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,10 @@ export async function startRelay(
     port: front.address().port,
     counts: () => ({ ...seen }),
     dropped: () => ({ ...lost }),
+    inject(dir, datagram) {
+      if (dir === "toServer") back.send(datagram, serverPort, "127.0.0.1");
+      else if (client) front.send(datagram, client.port, client.address);
+    },
     seen: (dir, n) =>
       seen[dir] >= n
         ? Promise.resolve()

@@ -242,3 +242,115 @@ test(
     }
   },
 );
+
+/** A protected record (epoch 1) with a 1-byte body: too short for any cipher suite. */
+const SHORT_RECORD = new Uint8Array([23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 1, 0x42]);
+
+test(
+  "DTLS: a spoofed short record is dropped, not fatal to the association",
+  { skip },
+  async () => {
+    // OpenSSL 3.0 turned an AEAD record shorter than its nonce and tag into a fatal
+    // internal error: one datagram from the peer's address ended the association.
+    const srv = await echoServer();
+    const relay = await startRelay(srv.port, {});
+    try {
+      const conn = await client(relay.port);
+      try {
+        await conn.send(enc("before"));
+        assert.equal(dec((await conn.receive())!), "before");
+        relay.inject("toServer", SHORT_RECORD);
+        relay.inject("toClient", SHORT_RECORD);
+        await conn.send(enc("after")); // datagrams keep their order on loopback
+        assert.equal(dec((await conn.receive())!), "after");
+        assert.equal(srv.server.stats.activePeers, 1);
+      } finally {
+        await conn.close();
+      }
+    } finally {
+      await relay.close();
+      await srv.stop();
+    }
+  },
+);
+
+test("DTLS server: junk from a peer's address does not keep it from expiring", {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const srv = await echoServer({ idleTimeout: 300 });
+  const relay = await startRelay(srv.port, {});
+  const peerP = srv.nextPeer();
+  const conn = await client(relay.port);
+  let expired = false;
+  try {
+    const peer = await peerP;
+    const gone = peer.receive().then(() => (expired = true));
+    // Anyone can send from the peer's address: only authenticated records are signs of life.
+    while (!expired) {
+      relay.inject("toServer", SHORT_RECORD);
+      await new Promise((r) => setTimeout(r, 50)); // the pace of the junk, not a wait for a result
+    }
+    await gone;
+    assert.equal(srv.server.stats.peersExpired, 1);
+  } finally {
+    await conn.close();
+    await relay.close();
+    await srv.stop();
+  }
+});
+
+test(
+  "DTLS: handshakeTimeout beyond 2^31 - 1 ms is a long timeout, not an instant one",
+  { skip },
+  async () => {
+    const srv = await echoServer({ handshakeTimeout: 2 ** 31 });
+    try {
+      const conn = await client(srv.port, { handshakeTimeout: 2 ** 31 });
+      await conn.send(enc("ok"));
+      assert.equal(dec((await conn.receive())!), "ok");
+      await conn.close();
+      assert.equal(srv.server.stats.handshakesDone, 1);
+    } finally {
+      await srv.stop();
+    }
+  },
+);
+
+test(
+  "DTLS: maxDatagramSize is what send() takes, also with the largest mtu",
+  { skip },
+  async () => {
+    const srv = await echoServer({ mtu: 65507 });
+    try {
+      const conn = await client(srv.port, { mtu: 65507 });
+      try {
+        const max = conn.maxDatagramSize;
+        assert.equal(max, 16384); // one record's plaintext, whatever the MTU allows
+        await conn.send(new Uint8Array(max).fill(3));
+        assert.equal((await conn.receive())!.length, max);
+        await assert.rejects(conn.send(new Uint8Array(max + 1)), { name: "TlsError" });
+      } finally {
+        await conn.close();
+      }
+    } finally {
+      await srv.stop();
+    }
+  },
+);
+
+test(
+  "DTLS server: sendTo with a malformed address rejects with a TypeError",
+  { skip },
+  async () => {
+    const srv = await echoServer();
+    try {
+      for (const bad of [null, undefined, {}, { hostname: 1, port: "x" }]) {
+        const r = srv.server.sendTo(bad as unknown as dtls.Addr, enc("x"));
+        await assert.rejects(r, TypeError);
+      }
+    } finally {
+      await srv.stop();
+    }
+  },
+);

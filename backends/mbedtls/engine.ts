@@ -579,6 +579,11 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     return exportKeyingMaterial(this.#m, this.#keys, label, length, context);
   }
 
+  dataMtu(): number {
+    if (!this.datagram || this.#freed || !this.handshakeDone) return 0;
+    return Math.max(0, this.#m.tls.mbedtls_ssl_get_max_out_record_payload(this.#ssl));
+  }
+
   timeout(): number | null {
     // mbedTLS cancels its timer when the handshake ends; no read timeout is set.
     if (!this.#timer || this.#freed || this.handshakeDone || this.#failed) return null;

@@ -604,7 +604,8 @@ export class OpenSslEngine implements Engine {
 
   dataMtu(): number {
     if (!this.datagram || this.#freed) return 0;
-    return Number(this.#o.ssl.DTLS_get_data_mtu(this.#ssl));
+    // A record carries at most 16 KiB of plaintext whatever the MTU allows.
+    return Math.min(Number(this.#o.ssl.DTLS_get_data_mtu(this.#ssl)), 16384);
   }
 
   onTimer(): void {
