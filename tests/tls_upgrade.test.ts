@@ -474,8 +474,12 @@ test("a Duplex whose source fails ends the handshake with TlsError CLOSED, its e
   );
 });
 
-/** A client end of a memory pair whose sink (writes) and source (reads) can be made to fail. */
-function failingClientEnd(x: Duplex) {
+/**
+ * A memory pair whose client end's sink (writes) and source (reads) can be made to
+ * fail: the server already wrapped on the other end, `connect()` wraps the client.
+ */
+function failingPair() {
+  const [x, y] = memoryPair();
   const toServer = x.writable.getWriter();
   const fromServer = x.readable.getReader();
   const state = { sinkFails: false, failSource: (_e: unknown) => {} };
@@ -495,22 +499,23 @@ function failingClientEnd(x: Duplex) {
       },
     }),
   };
-  return { end, state, toServer };
-}
-
-const failedWith = (cause: RegExp) => (e: unknown) =>
-  e instanceof TlsError && e.code === "CLOSED" && cause.test(String(e.cause));
-
-test("after the handshake a Duplex's failed sink fails writes, then reads, with TlsError CLOSED", async () => {
-  const [x, y] = memoryPair();
-  const { end, state, toServer } = failingClientEnd(x);
   const server = wrap(y, {
     server: true,
     cert: p.server.cert,
     key: p.server.key,
     backend: BACKEND,
   });
-  const c = await wrap(end, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const connect = () =>
+    wrap(end, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  return { server, connect, state, toServer };
+}
+
+const failedWith = (cause: RegExp) => (e: unknown) =>
+  e instanceof TlsError && e.code === "CLOSED" && cause.test(String(e.cause));
+
+test("after the handshake a Duplex's failed sink fails writes, then reads, with TlsError CLOSED", async () => {
+  const { server, connect, state, toServer } = failingPair();
+  const c = await connect();
   const sc = await server;
   try {
     const reading = c.read(new Uint8Array(16)); // waits: the server sends nothing
@@ -530,15 +535,8 @@ test("after the handshake a Duplex's failed sink fails writes, then reads, with 
 });
 
 test("after the handshake a Duplex's failed source fails the read with TlsError CLOSED", async () => {
-  const [x, y] = memoryPair();
-  const { end, state, toServer } = failingClientEnd(x);
-  const server = wrap(y, {
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  const c = await wrap(end, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const { server, connect, state, toServer } = failingPair();
+  const c = await connect();
   const sc = await server;
   try {
     const reading = c.read(new Uint8Array(16));
@@ -552,19 +550,9 @@ test("after the handshake a Duplex's failed source fails the read with TlsError 
 });
 
 test("a Duplex whose sink fails ends the handshake at once with TlsError CLOSED, no timeout needed", async () => {
-  const [x, y] = memoryPair();
-  const { end, state, toServer } = failingClientEnd(x);
+  const { server, connect, state, toServer } = failingPair();
   state.sinkFails = true; // the ClientHello never leaves
-  const server = wrap(y, {
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  await assert.rejects(
-    wrap(end, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND }),
-    failedWith(/sink failed/),
-  );
+  await assert.rejects(connect(), failedWith(/sink failed/));
   await toServer.close(); // the server reads end of stream: its handshake fails too
   await assert.rejects(server, { name: "TlsError" });
 });
