@@ -242,12 +242,22 @@ export class TlsConn implements Duplex, AsyncDisposable {
   async #die(): Promise<void> {
     // Behind a write stuck on a peer that stopped reading, our alert would wait
     // as long: the error must not. Otherwise the alert gets close()'s grace.
-    if (!this.#flushing) {
-      const stalled = addDeadline(CLOSE_GRACE_MS, () => this.#transport.abort(), false);
-      await this.#flushQuietly();
-      cancelDeadline(stalled);
-    }
+    if (!this.#flushing) await this.#withinGrace(this.#flushQuietly());
     this.#abortTransport();
+  }
+
+  /**
+   * Waits for `sent` (a flush), failures ignored: the peer may be gone. A peer
+   * that stopped reading would keep it waiting forever, so past close()'s grace
+   * the transport is aborted, which fails the writes. The pending write keeps
+   * the process alive; the deadline need not.
+   */
+  async #withinGrace(sent: Promise<void>): Promise<void> {
+    const stalled = addDeadline(CLOSE_GRACE_MS, () => this.#transport.abort(), false);
+    try {
+      await sent;
+    } catch { /* the peer may be gone already */ }
+    cancelDeadline(stalled);
   }
 
   #abortTransport(): void {
@@ -530,19 +540,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
         this.#engine.shutdown();
         return this.#flush();
       });
-      if (sent instanceof Promise) {
-        // A peer that stopped reading would keep the writes, and close(), waiting
-        // forever: past the grace period the transport is aborted and they fail.
-        // The pending write keeps the process alive; the deadline need not.
-        const stalled = addDeadline(CLOSE_GRACE_MS, () => this.#transport.abort(), false);
-        try {
-          await sent;
-        } catch {
-          /* the peer may be gone already */
-        } finally {
-          cancelDeadline(stalled);
-        }
-      }
+      if (sent instanceof Promise) await this.#withinGrace(sent);
     }
     if (this.#closed) return;
     this.#closed = true;
