@@ -417,7 +417,7 @@ export class DuplexTransport implements Transport {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #leftover: Uint8Array | null = null;
   #closed = false;
-  /** Set when the sink failed: reads fail with its error from then on. */
+  /** Set when a write of ours failed (see #sinkFailed): reads fail with its error from then on. */
   #sinkFailure: { error: unknown } | null = null;
   readonly localAddr: Addr;
   readonly remoteAddr: Addr;
