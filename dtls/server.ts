@@ -266,7 +266,11 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
     s.bytesIn += d.length;
     const key = peerKey(from);
     const peer = this.#peers.get(key);
-    if (peer) return peer.conn.deliver(d);
+    // A ClientHello from an established peer's address is that client restarted on
+    // the same port, or a spoofer: it goes through the cookie exchange like a new
+    // client, and only one with a valid cookie (which an off-path spoofer never
+    // sees) replaces the old association.
+    if (peer && !(peer.established && looksLikeClientHello(d))) return peer.conn.deliver(d);
     if (!looksLikeClientHello(d)) {
       s.junkDropped++;
       return;
@@ -303,6 +307,11 @@ export class DtlsListener implements AsyncIterable<DtlsConn>, AsyncDisposable {
       return;
     }
     s.cookiesVerified++;
+    const old = this.#peers.get(key);
+    if (old) {
+      this.#forget(key, old.conn);
+      old.conn.close().catch(() => {}); // close_notify to a client that has moved on
+    }
     this.#startPeer(
       key,
       addr,

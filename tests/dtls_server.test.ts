@@ -354,3 +354,62 @@ test(
     }
   },
 );
+
+test(
+  "DTLS server: a client restarting on the same address and port reconnects; the old association ends",
+  {
+    skip,
+  },
+  async () => {
+    const srv = await echoServer();
+    // Both clients reach the server from the relay's one socket: the same address and port.
+    const relay = await startRelay(srv.port, {});
+    const firstPeer = srv.nextPeer();
+    const a = await client(relay.port);
+    try {
+      await a.send(enc("a"));
+      assert.equal(dec((await a.receive())!), "a");
+      const old = await firstPeer;
+      // OpenSSL's association ignored the new ClientHellos: the restart timed out.
+      const b = await client(relay.port);
+      try {
+        await b.send(enc("b"));
+        assert.equal(dec((await b.receive())!), "b");
+        assert.equal(await old.receive(), null); // replaced, and closed
+        assert.equal(srv.server.stats.activePeers, 1);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await a.close();
+      await relay.close();
+      await srv.stop();
+    }
+  },
+);
+
+test("DTLS server: a spoofed ClientHello from a peer's address does not end its association", {
+  skip,
+}, async () => {
+  // mbedTLS took it as the client reconnecting, or as a bad ClientHello: fatal either way.
+  const srv = await echoServer();
+  const relay = await startRelay(srv.port, {});
+  try {
+    const conn = await client(relay.port);
+    try {
+      await conn.send(enc("before"));
+      assert.equal(dec((await conn.receive())!), "before");
+      const hello = new Uint8Array(25).fill(0x5a);
+      hello.set([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 7, 0, 12, 1]); // epoch 0, a ClientHello header
+      relay.inject("toServer", hello);
+      await conn.send(enc("after"));
+      assert.equal(dec((await conn.receive())!), "after");
+      assert.equal(srv.server.stats.activePeers, 1);
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await relay.close();
+    await srv.stop();
+  }
+});
