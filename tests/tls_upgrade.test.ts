@@ -169,17 +169,21 @@ function serverContext() {
   return createContext({ server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
 }
 
+/** `d` as a TLS server with the test PKI's localhost certificate. */
+function wrapServer(d: Duplex): Promise<TlsConn> {
+  return wrap(d, { server: true, cert: p.server.cert, key: p.server.key, backend: BACKEND });
+}
+
+/** `d` as a TLS client of "localhost", trusting the test CA. */
+function wrapClient(d: Duplex): Promise<TlsConn> {
+  return wrap(d, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+}
+
 /** A client and a server connection wrapped around the two ends of a memory pair. */
 async function wrappedPair(): Promise<[TlsConn, TlsConn]> {
   const [x, y] = memoryPair();
-  const server = wrap(y, {
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  const client = await wrap(x, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
-  return [client, await server];
+  const server = wrapServer(y);
+  return [await wrapClient(x), await server];
 }
 
 /** A memory pair that counts the chunks each end writes (one per transport write). */
@@ -468,7 +472,7 @@ test("a Duplex whose source fails ends the handshake with TlsError CLOSED, its e
     writable: new WritableStream<Uint8Array>(),
   };
   await assert.rejects(
-    wrap(d, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND }),
+    wrapClient(d),
     (e: unknown) =>
       e instanceof TlsError && e.code === "CLOSED" && /source failed/.test(String(e.cause)),
   );
@@ -499,14 +503,8 @@ function failingPair() {
       },
     }),
   };
-  const server = wrap(y, {
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  const connect = () =>
-    wrap(end, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const server = wrapServer(y);
+  const connect = () => wrapClient(end);
   return { server, connect, state, toServer };
 }
 
@@ -592,13 +590,8 @@ test("a Duplex whose writable cannot half-close still reads the answer after clo
       },
     }, { highWaterMark: 16 }), // buffers like the pair under it
   };
-  const server = wrap(y, {
-    server: true,
-    cert: p.server.cert,
-    key: p.server.key,
-    backend: BACKEND,
-  });
-  const c = await wrap(client, { serverName: "localhost", caCerts: [p.ca.cert], backend: BACKEND });
+  const server = wrapServer(y);
+  const c = await wrapClient(client);
   const sc = await server;
   await c.write(enc("request"));
   await c.closeWrite(); // close_notify leaves; the writable's close() then fails
