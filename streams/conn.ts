@@ -145,6 +145,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
   #closing: Promise<void> | null = null;
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
+  /** Ends a read waiting on a transport read when the connection closes (see #fill). */
+  #endWaitingRead: ((n: null) => void) | null = null;
 
   /** @internal Built by `connect`, `listen`, `upgrade` and `wrap`. */
   constructor(engine: Engine, transport: Transport, backend: BackendName) {
@@ -210,22 +212,48 @@ export class TlsConn implements Duplex, AsyncDisposable {
     }
   }
 
-  /** One transport read fed to the engine: the byte count, or null at end of stream. */
-  async #fill(): Promise<number | null> {
+  /**
+   * One transport read fed to the engine: the byte count, or null at end of
+   * stream, or null as soon as the connection closes. Bun's transport ends its
+   * pending reads itself when closed, but a Deno socket read cannot be
+   * cancelled without closing the socket, which the lingering close keeps open,
+   * and a Duplex's read waits on its source: without this, a read pending at
+   * close() would wait for the peer or the linger's deadline. The transport read
+   * then goes on in the background and keeps its buffer until it settles; what
+   * it gets is dropped. A promise built by hand, not an async function: the
+   * same cost per read as one.
+   */
+  #fill(): Promise<number | null> {
     const t = this.#transport;
-    // Awaited here rather than in a helper: one promise hop less per wait (echo).
-    if (t.readChunk) return this.#feedChunk(await t.readChunk());
+    if (t.readChunk) return t.readChunk().then((chunk) => this.#feedChunk(chunk));
     const pool = this.#largeReads ? largeBuffers : smallBuffers;
     const buf = pool.take();
-    try {
-      const n = await t.read(buf);
-      if (n === null) return null;
-      if (!this.#closed) this.#engine.feed(buf.subarray(0, n));
-      this.#largeReads = n === buf.length || (this.#largeReads && n > SMALL_CHUNK);
-      return n;
-    } finally {
-      pool.give(buf);
-    }
+    return new Promise((resolve, reject) => {
+      this.#endWaitingRead = resolve;
+      t.read(buf).then((n) => {
+        try {
+          if (n !== null && !this.#closed) {
+            this.#engine.feed(buf.subarray(0, n));
+            this.#largeReads = n === buf.length || (this.#largeReads && n > SMALL_CHUNK);
+          }
+          resolve(n);
+        } catch (e) {
+          reject(e);
+        } finally {
+          pool.give(buf);
+        }
+      }, (e) => {
+        pool.give(buf);
+        reject(e);
+      });
+    });
+  }
+
+  /** The transport is closing: a read waiting on it ends now (with null, as closed). */
+  #closeTransport(peerDone: boolean): void {
+    this.#transport.close(peerDone);
+    this.#endWaitingRead?.(null);
+    this.#endWaitingRead = null;
   }
 
   #feedChunk(chunk: Uint8Array | null): number | null {
@@ -263,7 +291,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
   #abortTransport(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#transport.close();
+    this.#closeTransport(false);
     this.#engine.free();
   }
 
@@ -544,7 +572,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
     }
     if (this.#closed) return;
     this.#closed = true;
-    this.#transport.close(this.#eof); // after the peer's close_notify nothing is left unread
+    this.#closeTransport(this.#eof); // after the peer's close_notify nothing is left unread
     // A transport write still pending never comes back to the engine: #takeOut
     // and #send check #closed first.
     this.#engine.free();

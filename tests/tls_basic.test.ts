@@ -265,6 +265,18 @@ test("a closed connection keeps reading until the peer ends, then lets go anyway
   await sc.close();
 });
 
+test("close() ends a read still pending at once, though the peer neither writes nor ends", {
+  timeout: 4_000, // below the 5 s linger, which used to end such a read on Deno
+}, async () => {
+  // TLS 1.2: no session tickets arrive after the handshake to wake the read.
+  using s = server({ maxVersion: "TLS1.2" });
+  const [c, sc] = await pair(s);
+  const pending = c.read(new Uint8Array(16));
+  await c.close();
+  assert.equal(await pending, null);
+  await sc.close();
+});
+
 /**
  * A jsec server over node:net, so that a test can then act on the raw socket: `then`
  * runs after each handshake. Resolves to the port and a stop function.

@@ -565,6 +565,31 @@ test("a client's close() over a memory pair lets the server finish: its writes a
   await sc.close();
 });
 
+test("close() over a memory pair ends a read still pending at once, though the peer is silent", {
+  timeout: 4_000, // below the 5 s linger, which used to end such a read
+}, async () => {
+  const [x, y] = memoryPair();
+  const tls12 = { maxVersion: "TLS1.2" } as const; // no tickets to wake the read
+  const server = wrap(y, {
+    server: true,
+    cert: p.server.cert,
+    key: p.server.key,
+    backend: BACKEND,
+    ...tls12,
+  });
+  const c = await wrap(x, {
+    serverName: "localhost",
+    caCerts: [p.ca.cert],
+    backend: BACKEND,
+    ...tls12,
+  });
+  const sc = await server;
+  const pending = c.read(new Uint8Array(16));
+  await c.close();
+  assert.equal(await pending, null);
+  await sc.close();
+});
+
 test("closeWrite() over a memory pair does not wait for the peer to read our close_notify", async () => {
   // Request, half-close, response: closeWrite() once waited for the server to consume the
   // close_notify, while the server waited for us to read its tickets and answer: a deadlock.
