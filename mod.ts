@@ -50,6 +50,7 @@ export type {
   ConnectOptions,
   ListenOptions,
   ServeOptions,
+  ShutdownOptions,
   TlsServer,
   WrapOptions,
 } from "./streams/tls.ts";

@@ -50,5 +50,5 @@ async function client(id: number): Promise<void> {
 }
 
 await Promise.all([1, 2, 3].map(client));
-await server.shutdown();
+await server.shutdown({ timeout: 5_000 }); // connections still open after 5 s are closed
 console.log(`server shut down after ${served} connections`);

@@ -10,6 +10,7 @@ import { getBackend } from "../backends/registry.ts";
 import { TlsConn } from "./conn.ts";
 import { resolveContext, sideOf, type TlsContext } from "./context.ts";
 import { isIpLiteral } from "../backends/backend.ts";
+import { addDeadline, cancelDeadline } from "./deadlines.ts";
 import {
   checkServerName,
   type ClientContextOptions,
@@ -391,14 +392,45 @@ export type ServeOptions = ListenOptions & {
   handler: (conn: TlsConn) => Promise<void> | void;
 };
 
+/** Options of {@link TlsServer.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * Milliseconds to let running handlers finish on their own; then every
+   * connection still open is closed (close_notify; its pending reads end with
+   * null, later writes fail with `CLOSED`). `0` closes them at once. Without
+   * it, shutdown waits for the handlers however long they take.
+   */
+  timeout?: number;
+}
+
 /** What {@link serve} returns. */
 export interface TlsServer {
   /** The address the server listens on. */
   readonly addr: Addr;
   /** Settles once the server has shut down and every handler has returned. */
   readonly finished: Promise<void>;
-  /** Stops accepting, then waits for running handlers. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops accepting, then waits for running handlers; with `timeout`, closes
+   * the connections still open once it has passed. Resolves as `finished` does.
+   *
+   * @example
+   * ```ts
+   * // Give clients 10 s to finish, then close what is left.
+   * await server.shutdown({ timeout: 10_000 });
+   * ```
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+}
+
+function shutdownTimeoutOf(o: ShutdownOptions | undefined): number | undefined {
+  if (o === undefined) return undefined;
+  if (typeof o !== "object" || o === null) invalidOption("options", o, "an object");
+  const v = o.timeout;
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
+    invalidOption("timeout", v, "a number of milliseconds, 0 or more");
+  }
+  return v;
 }
 
 /**
@@ -421,6 +453,7 @@ export function serve(options: ServeOptions): TlsServer {
   }
   const listener = listen(options);
   const running = new Set<Promise<void>>();
+  const open = new Set<TlsConn>();
   const onError = (e: unknown, conn: TlsConn) => {
     try {
       options.onError?.(e, conn.remoteAddr);
@@ -428,12 +461,14 @@ export function serve(options: ServeOptions): TlsServer {
   };
   const loop = (async () => {
     for await (const conn of listener) {
+      open.add(conn);
       const p = (async () => {
         try {
           await options.handler(conn);
         } catch (e) {
           onError(e, conn);
         } finally {
+          open.delete(conn);
           await conn.close().catch(() => {});
         }
       })();
@@ -447,8 +482,22 @@ export function serve(options: ServeOptions): TlsServer {
   return {
     addr: listener.addr,
     finished,
-    shutdown() {
+    shutdown(shutdownOptions?: ShutdownOptions) {
+      let timeout: number | undefined;
+      try {
+        timeout = shutdownTimeoutOf(shutdownOptions);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       listener.close();
+      if (timeout !== undefined) {
+        // The handlers' connections keep the process alive meanwhile; the deadline need not.
+        const deadline = addDeadline(timeout, () => {
+          for (const conn of open) conn.close().catch(() => {});
+        }, false);
+        const cancel = () => cancelDeadline(deadline);
+        finished.then(cancel, cancel);
+      }
       return finished;
     },
   };

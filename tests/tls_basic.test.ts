@@ -396,6 +396,50 @@ test("serve(): handlers run concurrently, one failing handler does not stop the 
   }
 });
 
+test(
+  "serve(): shutdown({ timeout }) closes the connections of handlers still waiting on their peer",
+  {
+    timeout: 10_000, // without the timeout option the shutdown would wait for the client forever
+  },
+  async () => {
+    const errors: unknown[] = [];
+    const server = serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: p.server.cert,
+      key: p.server.key,
+      backend: BACKEND,
+      onError: (e) => errors.push(e),
+      async handler(conn) {
+        const buf = new Uint8Array(16);
+        for (let n; (n = await conn.read(buf)) !== null;) await conn.write(buf.subarray(0, n));
+      },
+    });
+    const c = await connect({
+      hostname: "localhost",
+      port: server.addr.port,
+      caCerts: [p.ca.cert],
+      backend: BACKEND,
+    });
+    try {
+      await c.write(enc("hi"));
+      assert.equal(dec(await readExactly(c, 2)), "hi"); // the handler is running; the client stays
+      await assert.rejects(server.shutdown({ timeout: -1 }), (e: unknown) => {
+        assert.ok(e instanceof TlsError && e.code === "INVALID_OPTION", String(e));
+        assert.match(e.message, /timeout.*-1/);
+        return true;
+      });
+      await c.write(enc("on")); // a refused shutdown changed nothing
+      assert.equal(dec(await readExactly(c, 2)), "on");
+      await server.shutdown({ timeout: 0 });
+      assert.equal(await c.read(new Uint8Array(16)), null); // the server's close_notify
+      assert.deepEqual(errors, []); // the handler's read ended with null: no error
+    } finally {
+      await c.close();
+    }
+  },
+);
+
 test("listener: close() ends iteration; accept() then rejects with CLOSED", async () => {
   const s = server();
   const seen: TlsConn[] = [];
