@@ -4,8 +4,20 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as dtls from "../dtls/mod.ts";
 import { createContext, TlsError } from "../mod.ts";
-import { BACKEND, dec, enc, pki } from "./helpers.ts";
-import { client, dtlsSkip, echoServer, pattern, rejectsWith, silentUdp } from "./dtls_helpers.ts";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { BACKEND, dec, enc, pki, RUNTIME, tempDir } from "./helpers.ts";
+import {
+  client,
+  dtlsSkip,
+  echoServer,
+  freeUdpPort,
+  pattern,
+  rejectsWith,
+  silentUdp,
+} from "./dtls_helpers.ts";
 
 const skip = dtlsSkip();
 const p = pki();
@@ -225,6 +237,40 @@ test(
     }
   },
 );
+
+test("DTLS: a connect to a closed port prints nothing: ICMP port-unreachable is no stderr dump", {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  // Bun printed every ICMP error on a UDP socket without an error handler (one dump per
+  // retransmitted ClientHello): a child process shows what reaches stderr.
+  const port = await freeUdpPort();
+  const file = join(tempDir(), "closed_port.ts");
+  writeFileSync(
+    file,
+    `import * as dtls from ${JSON.stringify(new URL("../dtls/mod.ts", import.meta.url).pathname)};
+try {
+  await dtls.connect(${
+      JSON.stringify({
+        hostname: "127.0.0.1",
+        port,
+        caCerts: [p.ca.cert],
+        backend: BACKEND,
+        handshakeTimeout: 1500, // the ClientHello goes out twice
+      })
+    });
+  console.log("connected");
+} catch (e) {
+  console.log(e.code);
+}`,
+  );
+  const args = RUNTIME === "deno" ? ["run", "-A", "--unstable-net", file] : [file];
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
+    execFile(process.execPath, args, (_e, stdout, stderr) => resolve({ stdout, stderr }))
+  );
+  assert.equal(stdout.trim(), "TIMEOUT", stderr);
+  assert.doesNotMatch(stderr, /ECONNREFUSED|refused/i);
+});
 
 test("DTLS: bad options give INVALID_OPTION naming the option", { skip }, async () => {
   const bad: [Partial<dtls.DtlsConnectOptions> & Record<string, unknown>, string][] = [
