@@ -4,7 +4,16 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { connect, listen, serve, type TlsConn, TlsError, wrap } from "../mod.ts";
+import {
+  connect,
+  listen,
+  serve,
+  type ServeOptions,
+  type TlsConn,
+  TlsError,
+  type TlsServer,
+  wrap,
+} from "../mod.ts";
 import {
   BACKEND,
   connectedPair as pair,
@@ -353,23 +362,28 @@ test("a bad record fails the read at once while a write is stuck on a peer that 
   }
 });
 
-test("serve(): handlers run concurrently, one failing handler does not stop the others", async () => {
-  const errors: unknown[] = [];
-  const server = serve({
+/** serve() on loopback with the test PKI's localhost certificate; handler errors go to `errors`. */
+function localServe(handler: ServeOptions["handler"], errors: unknown[]): TlsServer {
+  return serve({
     hostname: "127.0.0.1",
     port: 0,
     cert: p.server.cert,
     key: p.server.key,
     backend: BACKEND,
     onError: (e) => errors.push(e),
-    async handler(conn) {
-      const buf = new Uint8Array(16);
-      const n = await conn.read(buf);
-      const msg = dec(buf.subarray(0, n ?? 0));
-      if (msg === "boom") throw new Error("handler failed");
-      await conn.write(enc(msg.toUpperCase()));
-    },
+    handler,
   });
+}
+
+test("serve(): handlers run concurrently, one failing handler does not stop the others", async () => {
+  const errors: unknown[] = [];
+  const server = localServe(async (conn) => {
+    const buf = new Uint8Array(16);
+    const n = await conn.read(buf);
+    const msg = dec(buf.subarray(0, n ?? 0));
+    if (msg === "boom") throw new Error("handler failed");
+    await conn.write(enc(msg.toUpperCase()));
+  }, errors);
   try {
     const clients = await Promise.all(
       ["one", "boom", "two"].map((m) =>
@@ -403,18 +417,10 @@ test(
   },
   async () => {
     const errors: unknown[] = [];
-    const server = serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      cert: p.server.cert,
-      key: p.server.key,
-      backend: BACKEND,
-      onError: (e) => errors.push(e),
-      async handler(conn) {
-        const buf = new Uint8Array(16);
-        for (let n; (n = await conn.read(buf)) !== null;) await conn.write(buf.subarray(0, n));
-      },
-    });
+    const server = localServe(async (conn) => {
+      const buf = new Uint8Array(16);
+      for (let n; (n = await conn.read(buf)) !== null;) await conn.write(buf.subarray(0, n));
+    }, errors);
     const c = await connect({
       hostname: "localhost",
       port: server.addr.port,
