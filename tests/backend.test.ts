@@ -13,7 +13,7 @@ import {
   setDefaultBackend,
   TlsError,
 } from "../mod.ts";
-import { BACKEND, RUNTIME, tempDir } from "./helpers.ts";
+import { BACKEND, childCommand, tempDir } from "./helpers.ts";
 import { cstr } from "../ffi/runtime.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -63,8 +63,8 @@ function runSnippet(
 ): { status: number | null; out: string } {
   const file = join(tempDir(), "snippet.ts");
   writeFileSync(file, code.replaceAll("MOD", JSON.stringify(join(root, "mod.ts"))));
-  const args = RUNTIME === "deno" ? ["run", "-A", file] : [file];
-  const r = spawnSync(process.execPath, args, {
+  const [exe, args] = childCommand(file);
+  const r = spawnSync(exe, args, {
     env: { ...process.env, ...env },
     encoding: "utf8",
   });

@@ -6,24 +6,27 @@ import { execFile, execFileSync, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { BACKEND, HAS_TLS13, opensslServer, pki, RUNTIME, startPeer, tempDir } from "./helpers.ts";
+import {
+  BACKEND,
+  childCommand,
+  HAS_TLS13,
+  opensslServer,
+  pki,
+  RUNTIME,
+  startPeer,
+  tempDir,
+} from "./helpers.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const CLI = join(ROOT, "cli.ts");
-const EXE: [string, string[]] = RUNTIME === "deno"
-  ? [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), [
-    "run",
-    "-A",
-    "--unstable-net",
-  ]]
-  : [process.execPath, []];
+const [EXE, CLI_ARGS] = childCommand(CLI);
 const ENV = { ...process.env, JSEC_BACKEND: BACKEND, NO_COLOR: "1" };
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
-      EXE[0],
-      [...EXE[1], CLI, ...args],
+      EXE,
+      [...CLI_ARGS, ...args],
       { cwd: ROOT, env: ENV, timeout: 30_000 },
       (err, stdout, stderr) => {
         resolve({
@@ -194,7 +197,7 @@ test("cert: files that openssl reads (self-signed, and CA + leaf)", async () => 
 });
 
 test("serve: answers openssl s_client, stops on SIGTERM", async () => {
-  const child = spawn(EXE[0], [...EXE[1], CLI, "serve", "--port", "0", "--alpn", "echo"], {
+  const child = spawn(EXE, [...CLI_ARGS, "serve", "--port", "0", "--alpn", "echo"], {
     cwd: ROOT,
     env: ENV,
     stdio: ["ignore", "pipe", "pipe"],

@@ -6,9 +6,8 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { addDeadline, cancelDeadline, type Deadline } from "../streams/deadlines.ts";
-import { RUNTIME } from "./helpers.ts";
+import { childCommand } from "./helpers.ts";
 
 test("deadlines fire in deadline order, whatever the order they were added in", async () => {
   const fired: string[] = [];
@@ -71,12 +70,10 @@ addDeadline(120_000, () => {}, false); // pending, but it does not keep the proc
 console.log("exiting");
 `,
   );
-  const [exe, args] = RUNTIME === "deno"
-    ? [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A"]]
-    : [process.execPath, []];
+  const [exe, args] = childCommand(script);
   try {
     const { code, out } = await new Promise<{ code: unknown; out: string }>((resolve) => {
-      execFile(exe, [...args, script], { timeout: 20_000 }, (err, stdout, stderr) => {
+      execFile(exe, args, { timeout: 20_000 }, (err, stdout, stderr) => {
         resolve({ code: err ? (err.killed ? "killed" : err.code) : 0, out: stdout + stderr });
       });
     });

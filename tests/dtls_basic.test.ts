@@ -7,8 +7,7 @@ import { createContext, TlsError } from "../mod.ts";
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
-import { BACKEND, dec, enc, pki, RUNTIME, tempDir } from "./helpers.ts";
+import { BACKEND, childCommand, dec, enc, pki, tempDir } from "./helpers.ts";
 import {
   client,
   dtlsSkip,
@@ -264,9 +263,9 @@ try {
   console.log(e.code);
 }`,
   );
-  const args = RUNTIME === "deno" ? ["run", "-A", "--unstable-net", file] : [file];
+  const [exe, args] = childCommand(file);
   const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, args, (_e, stdout, stderr) => resolve({ stdout, stderr }))
+    execFile(exe, args, (_e, stdout, stderr) => resolve({ stdout, stderr }))
   );
   assert.equal(stdout.trim(), "TIMEOUT", stderr);
   assert.doesNotMatch(stderr, /ECONNREFUSED|refused/i);

@@ -9,7 +9,7 @@ import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { BACKEND, RUNTIME } from "./helpers.ts";
+import { BACKEND, childCommand } from "./helpers.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DIR = join(ROOT, "examples");
@@ -88,20 +88,14 @@ interface Run {
 }
 
 const files = readdirSync(DIR).filter((f) => f.endsWith(".ts") && !f.startsWith("_")).sort();
-const cmd: [string, string[]] = RUNTIME === "deno"
-  ? [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), [
-    "run",
-    "-A",
-    "--unstable-net",
-  ]]
-  : [process.execPath, []];
 
 function run(file: string): Promise<Run> {
   const started = performance.now();
+  const [exe, args] = childCommand(join(DIR, file));
   return new Promise((resolve) => {
     execFile(
-      cmd[0],
-      [...cmd[1], join(DIR, file)],
+      exe,
+      args,
       {
         cwd: ROOT,
         env: { ...process.env, JSEC_BACKEND: BACKEND, NO_COLOR: "1" },

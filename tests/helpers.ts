@@ -24,6 +24,15 @@ export const BACKEND: BackendName = (process.env.JSEC_BACKEND as BackendName) ||
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
 
 /**
+ * The command that runs `script` in a child process of this runtime, as
+ * [executable, arguments]: Deno with every permission and `--unstable-net`, Bun as is.
+ */
+export function childCommand(script: string): [string, string[]] {
+  const args = RUNTIME === "deno" ? ["run", "-A", "--unstable-net", script] : [script];
+  return [process.execPath, args];
+}
+
+/**
  * A full garbage collection now (`Bun.gc`, or `gc` from Deno's `--expose-gc`, which
  * the test runner passes). False when the runtime offers none.
  */

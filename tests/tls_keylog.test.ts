@@ -11,13 +11,13 @@ import { pathToFileURL } from "node:url";
 import { connect, listen } from "../mod.ts";
 import {
   BACKEND,
+  childCommand,
   dec,
   enc,
   HAS_TLS13,
   opensslServer,
   pki,
   readExactly,
-  RUNTIME,
   tempDir,
 } from "./helpers.ts";
 
@@ -168,10 +168,8 @@ await c.close(); await sc.close(); s.close();
 console.log(JSON.stringify(server));
 `,
   );
-  const args = RUNTIME === "deno"
-    ? ["run", "-A", "--unstable-net", "--no-check", script]
-    : [script];
-  const out = execFileSync(process.execPath, args, {
+  const [exe, args] = childCommand(script);
+  const out = execFileSync(exe, args, {
     env: { ...process.env, SSLKEYLOGFILE: file, JSEC_BACKEND: BACKEND },
     timeout: 60_000,
     stdio: ["ignore", "pipe", "pipe"],

@@ -7,7 +7,16 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
 import { connect, listen, TlsError, type TlsListener } from "../mod.ts";
-import { BACKEND, dec, enc, type Pair, pki, readExactly, RUNTIME, tempDir } from "./helpers.ts";
+import {
+  BACKEND,
+  childCommand,
+  dec,
+  enc,
+  type Pair,
+  pki,
+  readExactly,
+  tempDir,
+} from "./helpers.ts";
 
 const p = pki();
 
@@ -79,7 +88,8 @@ const c = await connect({ hostname: "localhost", port: ${s.addr.port} });
 console.log("verified", c.info.peerCertificate?.commonName);
 await c.close();`,
   );
-  const child = spawn(process.execPath, RUNTIME === "deno" ? ["run", "-A", file] : [file], {
+  const [exe, args] = childCommand(file);
+  const child = spawn(exe, args, {
     env: { ...process.env, SSL_CERT_FILE: p.ca.certFile, SSL_CERT_DIR: tempDir() },
   });
   let out = "";
