@@ -68,6 +68,8 @@ const want = (group: string) => !ONLY || ONLY.has(group);
 const SUITE = typeof A.suite === "string" ? A.suite : null;
 /** The suites bulk and echo pin jsec to for equal-suite ratios. */
 const EQUAL_SUITES = SUITE ? [] : ["aes128", "aes256"];
+/** jsec used through its Web Streams (`cases/pull.ts`): bulk and echo measure it beside read()/write(). */
+const STREAMS = "jsec-streams";
 
 /** The suite two jsec/mbedTLS ends negotiate by default (the bulk case's). */
 const BULK_SUITE_MBEDTLS = "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384";
@@ -234,6 +236,8 @@ async function main(): Promise<void> {
         ? "node:tls"
         : impl === "hand"
         ? "floor: engines by hand over raw sockets"
+        : impl === STREAMS
+        ? "jsec via Web Streams (default reader, writer)"
         : impl;
 
     /** The C loop compiled once, on first use (null without a compiler or headers). */
@@ -294,13 +298,18 @@ async function main(): Promise<void> {
         const pinned = measured.slice(impls_.length);
         if (!got.jsec) continue;
         // The first anchor the issue names is the runtime's native TLS; the others get their own rows.
-        for (const impl of impls_.filter((i) => i !== "jsec")) {
+        for (const impl of impls_.filter((i) => i !== "jsec" && i !== STREAMS)) {
           const t = impl === "native" ? target : undefined;
           ratioRow(got.jsec, `jsec vs ${label(rt, impl)}`, got[impl], t);
           const same = pinned.find((p) => p.cipher && p.cipher === got[impl].cipher);
           if (same) {
             ratioRow(same, `${same.label} vs ${label(rt, impl)} (same suite)`, got[impl], t);
           }
+        }
+        // The Web Streams API against native TLS, and its cost over read()/write().
+        if (got[STREAMS]) {
+          ratioRow(got[STREAMS], `${label(rt, STREAMS)} vs ${label(rt, "native")}`, got.native);
+          ratioRow(got[STREAMS], `${label(rt, STREAMS)} vs jsec read()/write()`, got.jsec);
         }
         // The floor against native TLS: where no JS driver of these engines could reach.
         if (got.hand) ratioRow(got.hand, `floor vs ${label(rt, "native")}`, got.native);
@@ -318,9 +327,11 @@ async function main(): Promise<void> {
       }
     };
 
-    if (want("bulk")) await socketGroup("bulk", "bulk", bulk, impls, ">= 1.0", EQUAL_SUITES);
+    if (want("bulk")) {
+      await socketGroup("bulk", "bulk", bulk, [...impls, STREAMS], ">= 1.0", EQUAL_SUITES);
+    }
     if (want("echo")) {
-      await socketGroup("echo", "echo", echo, [...impls, "hand"], ">= 1.0", EQUAL_SUITES);
+      await socketGroup("echo", "echo", echo, [...impls, STREAMS, "hand"], ">= 1.0", EQUAL_SUITES);
     }
 
     if (want("hs")) {

@@ -3,9 +3,10 @@
  * bench.ts as `<runtime> bench/case.ts --case C --impl I [--key ecdsa|rsa]
  * [--backend B] [--suite S] --certs DIR [sizes]`; prints one line `RESULT {json}`.
  *
- * impl: jsec (this library), native (Deno.listenTls/connectTls or Bun.listen/connect
- * with tls), node (node:tls), raw (plain TCP of the runtime), hand (echo and resume:
- * jsec's engines moved by hand over raw sockets). The cases live in `cases/`, one file per family.
+ * impl: jsec (this library, read()/write()), jsec-streams (bulk and echo: jsec through
+ * its Web Streams), native (Deno.listenTls/connectTls or Bun.listen/connect with tls),
+ * node (node:tls), raw (plain TCP of the runtime), hand (echo and resume: jsec's engines
+ * moved by hand over raw sockets). The cases live in `cases/`, one file per family.
  */
 
 import { type Any, g, RUNTIME } from "./common.ts";

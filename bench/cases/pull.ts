@@ -74,6 +74,51 @@ async function jsecImpl(withOptions: boolean): Promise<PullImpl> {
   };
 }
 
+/**
+ * A jsec connection read and written through its Web Streams, as most programs
+ * use it: a default reader (chunks of its own) and a writer. `read(p)` copies
+ * each chunk into `p`, as a caller's parser would read it.
+ */
+function viaStreams(conn: Any): PConn & { conn: Any } {
+  const reader = conn.readable.getReader();
+  const writer = conn.writable.getWriter();
+  let left: Uint8Array | null = null;
+  return {
+    conn,
+    async read(p) {
+      let chunk = left;
+      left = null;
+      if (!chunk) {
+        const r = await reader.read();
+        if (r.done) return null;
+        chunk = r.value as Uint8Array;
+      }
+      const n = Math.min(p.length, chunk.length);
+      p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
+      if (n < chunk.length) left = chunk.subarray(n);
+      return n;
+    },
+    write: (p) => writer.write(p),
+    close: () => conn.close(),
+  };
+}
+
+/** jsec through its Web Streams on both ends (`--impl jsec-streams`). */
+async function jsecStreamsImpl(): Promise<PullImpl> {
+  const base = await jsecImpl(false);
+  const inner = (c: PConn) => (c as unknown as { conn: Any }).conn;
+  return {
+    async listen() {
+      const l = await base.listen();
+      return { ...l, accept: async () => viaStreams(await l.accept()) };
+    },
+    connect: async (port, session) => viaStreams(await base.connect(port, session)),
+    session: (c) => base.session!(inner(c)),
+    reused: (c) => base.reused!(inner(c)),
+    cipher: (c) => base.cipher!(inner(c)),
+  };
+}
+
 function denoImpl(tls: boolean): PullImpl {
   const D = g.Deno;
   const nodelay = (c: Any) => {
@@ -110,6 +155,7 @@ function denoImpl(tls: boolean): PullImpl {
 
 export async function pullImpl(): Promise<PullImpl | null> {
   if (IMPL === "jsec" || IMPL === "jsec-options") return await jsecImpl(IMPL === "jsec-options");
+  if (IMPL === "jsec-streams") return await jsecStreamsImpl();
   if (RUNTIME === "deno" && IMPL === "native") return denoImpl(true);
   if (RUNTIME === "deno" && IMPL === "raw") return denoImpl(false);
   return null;
