@@ -82,6 +82,18 @@ const LAST_FLIGHT_HOPS = 16;
 /** Plaintext written per flush: four full records, whose ciphertext fits one large buffer. */
 const WRITE_BATCH = 4 * MAX_RECORD;
 
+/** The most a default reader of `readable` gets at once: four records, so bulk moves in fewer chunks. */
+const MAX_CHUNK = 4 * MAX_RECORD;
+
+/**
+ * Where reads for a default reader of `readable` decrypt, shared by every
+ * connection: each such read copies out exactly what it got in the same
+ * synchronous step, so a connection waiting for data holds no buffer at all.
+ */
+const CHUNK_SCRATCH = new Uint8Array(MAX_CHUNK);
+/** A decrypt into CHUNK_SCRATCH is on the stack (a user callback may read another connection). */
+let chunkScratchBusy = false;
+
 /**
  * Runs operations one at a time in call order. On an idle lane the next one
  * starts at once, and one that finishes synchronously (returns a non-promise
@@ -401,24 +413,34 @@ export class TlsConn implements Duplex, AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#serial("read", () => this.#readNow(into));
+    return this.#serial("read", () => this.#readNow(into)) as Promise<number | null>;
   }
 
-  /** Plaintext already decrypted or decryptable without waiting; else the slow path. */
-  #readNow(p: Uint8Array): number | null | Promise<number | null> {
-    if (p.length === 0) return 0;
+  /** The next plaintext as a chunk of its own (what a default reader gets), or null at the end. */
+  #readChunk(): Promise<Uint8Array | null> {
+    return this.#serial("read", () => this.#readNow(null)) as Promise<Uint8Array | null>;
+  }
+
+  /**
+   * Plaintext already decrypted or decryptable without waiting; else the slow
+   * path. Into `p` (the count), or with `p` null as a chunk of its own.
+   */
+  #readNow(
+    p: Uint8Array | null,
+  ): number | Uint8Array | null | Promise<number | Uint8Array | null> {
+    if (p?.length === 0) return 0;
     if (this.#eof) return null;
     if (this.#closed) throw new TlsError("CLOSED", "the connection is closed");
-    let n: number;
+    let got: number | Uint8Array;
     try {
-      n = this.#decrypt(p);
+      got = p ? this.#decrypt(p) : this.#decryptChunk();
     } catch (e) {
       return this.#die().then(() => Promise.reject(e));
     }
-    return n > 0 ? n : this.#readLater(p);
+    return got === 0 ? this.#readLater(p) : got;
   }
 
-  async #readLater(p: Uint8Array): Promise<number | null> {
+  async #readLater(p: Uint8Array | null): Promise<number | Uint8Array | null> {
     for (;;) {
       if (this.#eof) return null;
       // Reading can produce records to send (a KeyUpdate reply): send them before
@@ -441,17 +463,35 @@ export class TlsConn implements Duplex, AsyncDisposable {
       }
       if (this.#closed) return null;
       // The caller's buffer may have been detached or shrunk meanwhile: it would never fill.
-      if (p.length === 0) {
+      if (p?.length === 0) {
         throw new TypeError("read: the buffer was detached while the read waited");
       }
-      let n: number;
+      let read: number | Uint8Array;
       try {
-        n = this.#decrypt(p);
+        read = p ? this.#decrypt(p) : this.#decryptChunk();
       } catch (e) {
         await this.#die();
         throw e;
       }
-      if (n > 0) return n;
+      if (read !== 0) return read;
+    }
+  }
+
+  /**
+   * #decrypt into CHUNK_SCRATCH and out as a chunk of its own, or 0 when no
+   * record was complete. Should a user callback run inside the engine (during a
+   * renegotiation) and read another connection that way, that read gets a
+   * buffer of its own rather than the scratch in use.
+   */
+  #decryptChunk(): Uint8Array | 0 {
+    const buf = chunkScratchBusy ? new Uint8Array(MAX_CHUNK) : CHUNK_SCRATCH;
+    const owner = buf === CHUNK_SCRATCH;
+    chunkScratchBusy = true;
+    try {
+      const n = this.#decrypt(buf);
+      return n > 0 ? buf.slice(0, n) : 0;
+    } finally {
+      if (owner) chunkScratchBusy = false;
     }
   }
 
@@ -637,13 +677,23 @@ export class TlsConn implements Duplex, AsyncDisposable {
     return this.#engine.exportKeyingMaterial(label, length, c);
   }
 
-  /** Plaintext from the peer, as a byte stream (BYOB capable). Cancelling it closes the connection. */
+  /**
+   * Plaintext from the peer, as a byte stream (BYOB capable). Cancelling it
+   * closes the connection. A default reader gets chunks of exactly the bytes
+   * read (up to 64 KiB, each with a buffer of its own), and while it waits for
+   * data no buffer is held for it.
+   */
   get readable(): ReadableStream<Uint8Array> {
     this.#readable ??= new ReadableStream({
       type: "bytes",
-      autoAllocateChunkSize: 16 * 1024,
       pull: async (controller) => {
-        const req = controller.byobRequest!;
+        const req = controller.byobRequest;
+        if (!req) {
+          const chunk = await this.#readChunk();
+          if (chunk === null) controller.close();
+          else controller.enqueue(chunk);
+          return;
+        }
         const view = req.view as Uint8Array;
         const n = await this.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
         if (n === null) {
@@ -659,9 +709,8 @@ export class TlsConn implements Duplex, AsyncDisposable {
   /** Plaintext to the peer. Closing it sends close_notify (half-close). */
   get writable(): WritableStream<Uint8Array> {
     this.#writable ??= new WritableStream({
-      write: async (chunk) => {
-        await this.write(chunk);
-      },
+      // The stream ignores what a sink's write resolves to: no async wrapper needed.
+      write: (chunk) => this.write(chunk) as Promise<unknown> as Promise<void>,
       close: () => this.closeWrite(),
       abort: () => this.close(),
     });

@@ -87,6 +87,42 @@ test("Web Streams: pipe through an echo, BYOB reads, one position with read()", 
   }
 });
 
+test("Web Streams: default readers get chunks of their own, intact across connections waiting at once", async () => {
+  // Default-reader reads decrypt into one buffer shared by every connection and copy out at
+  // once: twenty connections wait together, then each gets its own message, and a bulk
+  // transfer arrives whole. Each chunk owns a buffer of its exact size (no 16 KiB behind 6 bytes).
+  using s = server();
+  const pairs: [TlsConn, TlsConn][] = [];
+  for (let i = 0; i < 20; i++) pairs.push(await pair(s)); // one at a time: accept() matches
+  try {
+    const readers = pairs.map(([c]) => c.readable.getReader());
+    const pending = readers.map((r) => r.read());
+    for (const i of [...pairs.keys()].reverse()) await pairs[i][1].write(enc(`msg-${i}`.padEnd(6)));
+    const chunks = await Promise.all(pending);
+    chunks.forEach(({ value }, i) => {
+      assert.equal(dec(value!), `msg-${i}`.padEnd(6));
+      assert.equal(value!.buffer.byteLength, value!.byteLength);
+    });
+    const sc = pairs[0][1];
+    const big = new Uint8Array(4 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 13 + (i >> 16)) & 0xff;
+    const sent = sc.write(big).then(() => sc.closeWrite());
+    const received = createHash("sha256");
+    let count = 0;
+    for (let r; !(r = await readers[0].read()).done;) {
+      assert.ok(r.value.byteLength <= 64 * 1024, `a ${r.value.byteLength}-byte chunk`);
+      received.update(r.value);
+      count += r.value.byteLength;
+    }
+    await sent;
+    assert.equal(count, big.length);
+    assert.equal(received.digest("hex"), createHash("sha256").update(big).digest("hex"));
+    readers.forEach((r) => r.releaseLock());
+  } finally {
+    for (const [c, sc] of pairs) await Promise.all([c.close(), sc.close()]);
+  }
+});
+
 test("64 MiB through an echo arrive intact (SHA-256)", async () => {
   using s = server();
   const [c, sc] = await pair(s);
