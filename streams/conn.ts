@@ -681,7 +681,7 @@ export class TlsConn implements Duplex, AsyncDisposable {
    * Plaintext from the peer, as a byte stream (BYOB capable). Cancelling it
    * closes the connection. A default reader gets chunks of exactly the bytes
    * read (up to 64 KiB, each with a buffer of its own), and while it waits for
-   * data no buffer is held for it.
+   * data no plaintext buffer is held for it.
    */
   get readable(): ReadableStream<Uint8Array> {
     this.#readable ??= new ReadableStream({
