@@ -13,6 +13,8 @@ import type { BackendName, CertInfo, Engine, EngineInfo } from "../backends/back
 import { addDeadline, cancelDeadline, type Deadline } from "./deadlines.ts";
 import { exporterContext } from "./exporter.ts";
 import { type Addr, type Duplex, type Transport, WRITTEN } from "./transport.ts";
+import { giveBack, largeBuffers, SMALL_CHUNK, smallBuffers } from "./buffers.ts";
+import { Lane } from "./lane.ts";
 
 /** Everything known about an established connection. */
 export interface ConnectionInfo extends EngineInfo {
@@ -30,33 +32,6 @@ export type { CertInfo };
  */
 const CLOSE_GRACE_MS = 5_000;
 
-/** Ciphertext buffers: reads start small and go large once a read fills one; flushes go large. */
-const SMALL_CHUNK = 4 * 1024;
-const CIPHERTEXT_CHUNK = 64 * 1024;
-/** The most plaintext one TLS record carries. */
-const MAX_RECORD = 16 * 1024;
-
-/**
- * Process-wide free lists of ciphertext buffers. A connection holds one only
- * while a transport read or a flush is running (idle connections hold none),
- * and gives it back once the transport has finished with it.
- */
-class BufferPool {
-  readonly #free: Uint8Array[] = [];
-  constructor(readonly size: number, readonly keep: number) {}
-
-  take(): Uint8Array {
-    return this.#free.pop() ?? new Uint8Array(this.size);
-  }
-
-  give(buf: Uint8Array): void {
-    if (this.#free.length < this.keep) this.#free.push(buf);
-  }
-}
-
-const smallBuffers = new BufferPool(SMALL_CHUNK, 64);
-const largeBuffers = new BufferPool(CIPHERTEXT_CHUNK + 1024, 16);
-
 /**
  * The transport's own error (a reset socket, a Duplex whose source or sink
  * failed, with whatever reason it gives, `undefined` included) as the CLOSED it
@@ -67,10 +42,8 @@ function transportFailed(e: unknown): TlsError {
   return new TlsError("CLOSED", `the transport failed: ${e}`, { cause: e });
 }
 
-/** Returns a buffer from either pool to the pool it came from. */
-function giveBack(buf: Uint8Array): void {
-  (buf.length === SMALL_CHUNK ? smallBuffers : largeBuffers).give(buf);
-}
+/** The most plaintext one TLS record carries. */
+const MAX_RECORD = 16 * 1024;
 
 /**
  * Microtasks the handshake's last flight waits for the caller's first write.
@@ -88,41 +61,11 @@ const MAX_CHUNK = 4 * MAX_RECORD;
 /**
  * Where reads for a default reader of `readable` decrypt, shared by every
  * connection: each such read copies out exactly what it got in the same
- * synchronous step, so a connection waiting for data holds no buffer at all.
+ * synchronous step, so a connection waiting for data holds no plaintext buffer.
  */
 const CHUNK_SCRATCH = new Uint8Array(MAX_CHUNK);
 /** A decrypt into CHUNK_SCRATCH is on the stack (a user callback may read another connection). */
 let chunkScratchBusy = false;
-
-/**
- * Runs operations one at a time in call order. On an idle lane the next one
- * starts at once, and one that finishes synchronously (returns a non-promise
- * or throws) leaves the lane idle: no promise at all in the common case.
- */
-class Lane {
-  #tail: Promise<unknown> = WRITTEN;
-  #pending = 0;
-  readonly #done = () => {
-    this.#pending--;
-  };
-
-  run<T>(fn: () => T | Promise<T>): T | Promise<T> {
-    if (this.#pending !== 0) return this.#track(this.#tail.then(fn, fn));
-    let r: T | Promise<T>;
-    try {
-      r = fn();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return r instanceof Promise ? this.#track(r) : r;
-  }
-
-  #track<T>(next: Promise<T>): Promise<T> {
-    this.#pending++;
-    this.#tail = next.then(this.#done, this.#done);
-    return next;
-  }
-}
 
 /**
  * A TLS connection. Use its Web Streams or `read`/`write` (they share one
