@@ -22,42 +22,38 @@ const skip = dtlsSkip();
 const p = pki();
 
 test("DTLS echo: info, stats and equal exporters on both ends", { skip }, async () => {
-  const srv = await echoServer({ alpnProtocols: ["coap"] });
+  await using srv = await echoServer({ alpnProtocols: ["coap"] });
+  const peerP = srv.nextPeer();
+  const conn = await client(srv.port, { alpnProtocols: ["coap"] });
   try {
-    const peerP = srv.nextPeer();
-    const conn = await client(srv.port, { alpnProtocols: ["coap"] });
-    try {
-      const peer = (await peerP)!;
-      assert.equal(conn.info.protocol, "DTLSv1.2");
-      assert.equal(conn.info.backend, BACKEND);
-      assert.equal(conn.info.alpnProtocol, "coap");
-      assert.equal(conn.info.peerCertificate?.commonName, "localhost");
-      assert.equal(peer.remoteAddr.port, conn.localAddr.port);
-      assert.equal(peer.remoteAddr.transport, "udp");
-      const label = "EXPERIMENTAL-jsec";
-      assert.deepEqual(conn.exportKeyingMaterial(label, 32), peer.exportKeyingMaterial(label, 32));
-      await conn.send(enc("hello"));
-      assert.equal(dec((await conn.receive())!), "hello");
-      const s = conn.stats;
-      assert.equal(s.messagesOut, 1);
-      assert.equal(s.messagesIn, 1);
-      assert.ok(s.datagramsIn >= 3 && s.datagramsOut >= 3);
-      const ss = srv.server.stats;
-      assert.equal(ss.handshakesDone, 1);
-      assert.equal(ss.cookiesSent, 1);
-      assert.equal(ss.cookiesVerified, 1);
-    } finally {
-      await conn.close();
-    }
+    const peer = (await peerP)!;
+    assert.equal(conn.info.protocol, "DTLSv1.2");
+    assert.equal(conn.info.backend, BACKEND);
+    assert.equal(conn.info.alpnProtocol, "coap");
+    assert.equal(conn.info.peerCertificate?.commonName, "localhost");
+    assert.equal(peer.remoteAddr.port, conn.localAddr.port);
+    assert.equal(peer.remoteAddr.transport, "udp");
+    const label = "EXPERIMENTAL-jsec";
+    assert.deepEqual(conn.exportKeyingMaterial(label, 32), peer.exportKeyingMaterial(label, 32));
+    await conn.send(enc("hello"));
+    assert.equal(dec((await conn.receive())!), "hello");
+    const s = conn.stats;
+    assert.equal(s.messagesOut, 1);
+    assert.equal(s.messagesIn, 1);
+    assert.ok(s.datagramsIn >= 3 && s.datagramsOut >= 3);
+    const ss = srv.server.stats;
+    assert.equal(ss.handshakesDone, 1);
+    assert.equal(ss.cookiesSent, 1);
+    assert.equal(ss.cookiesVerified, 1);
   } finally {
-    await srv.stop();
+    await conn.close();
   }
 });
 
 test("DTLS: hundreds of datagrams of 1 … data-MTU bytes arrive whole and separate both ways", {
   skip,
 }, async () => {
-  const srv = await echoServer();
+  await using srv = await echoServer();
   const conn = await client(srv.port);
   try {
     const max = conn.maxDatagramSize ?? 1200 - 37; // AES-GCM: 13 header + 8 nonce + 16 tag
@@ -81,28 +77,23 @@ test("DTLS: hundreds of datagrams of 1 … data-MTU bytes arrive whole and separ
     assert.equal(conn.stats.messagesIn, 301);
   } finally {
     await conn.close();
-    await srv.stop();
   }
 });
 
 test("DTLS session resumption", { skip }, async () => {
-  const srv = await echoServer();
+  await using srv = await echoServer();
+  const first = await client(srv.port);
+  const session = first.exportSession();
+  assert.ok(session && session.length > 0);
+  assert.equal(first.info.sessionReused, false);
+  await first.close();
+  const second = await client(srv.port, { session });
   try {
-    const first = await client(srv.port);
-    const session = first.exportSession();
-    assert.ok(session && session.length > 0);
-    assert.equal(first.info.sessionReused, false);
-    await first.close();
-    const second = await client(srv.port, { session });
-    try {
-      assert.equal(second.info.sessionReused, true);
-      await second.send(enc("again"));
-      assert.equal(dec((await second.receive())!), "again");
-    } finally {
-      await second.close();
-    }
+    assert.equal(second.info.sessionReused, true);
+    await second.send(enc("again"));
+    assert.equal(dec((await second.receive())!), "again");
   } finally {
-    await srv.stop();
+    await second.close();
   }
 });
 
@@ -129,19 +120,15 @@ test(
     });
     // Two servers in turn on one context: the first one's close leaves it usable.
     for (let round = 0; round < 2; round++) {
-      const srv = await echoServer({ context: sctx });
-      try {
-        const first = await client(srv.port, { context: cctx });
-        await first.send(enc("ctx"));
-        assert.equal(dec((await first.receive())!), "ctx");
-        const session = first.exportSession();
-        await first.close();
-        const second = await client(srv.port, { context: cctx, session: session! });
-        assert.equal(second.info.sessionReused, true);
-        await second.close();
-      } finally {
-        await srv.stop();
-      }
+      await using srv = await echoServer({ context: sctx });
+      const first = await client(srv.port, { context: cctx });
+      await first.send(enc("ctx"));
+      assert.equal(dec((await first.receive())!), "ctx");
+      const session = first.exportSession();
+      await first.close();
+      const second = await client(srv.port, { context: cctx, session: session! });
+      assert.equal(second.info.sessionReused, true);
+      await second.close();
     }
     using tls = createContext({ caCerts: [p.ca.cert], backend: BACKEND });
     for (const context of [tls, sctx]) {
@@ -174,28 +161,24 @@ test("DTLS mTLS: a required client certificate is accepted, a missing or rogue o
   skip,
 }, async () => {
   const errors: unknown[] = [];
-  const srv = await echoServer({
+  await using srv = await echoServer({
     clientAuth: "require",
     caCerts: [p.ca.cert],
     onError: (e) => errors.push(e),
   });
-  try {
-    const peerP = srv.nextPeer();
-    const ok = await client(srv.port, { cert: p.client.cert, key: p.client.key });
-    assert.equal((await peerP)!.info.peerCertificate?.commonName, "jsec client");
-    await ok.close();
-    for (const extra of [{}, { cert: p.rogueClient.cert, key: p.rogueClient.key }]) {
-      // The server's fatal alert ends the client's handshake too.
-      await rejectsWith(client(srv.port, { ...extra, handshakeTimeout: 5_000 }), [
-        "ALERT",
-        "HANDSHAKE",
-      ]);
-    }
-    assert.equal(srv.server.stats.handshakesFailed, 2);
-    assert.equal(errors.length, 2);
-  } finally {
-    await srv.stop();
+  const peerP = srv.nextPeer();
+  const ok = await client(srv.port, { cert: p.client.cert, key: p.client.key });
+  assert.equal((await peerP)!.info.peerCertificate?.commonName, "jsec client");
+  await ok.close();
+  for (const extra of [{}, { cert: p.rogueClient.cert, key: p.rogueClient.key }]) {
+    // The server's fatal alert ends the client's handshake too.
+    await rejectsWith(client(srv.port, { ...extra, handshakeTimeout: 5_000 }), [
+      "ALERT",
+      "HANDSHAKE",
+    ]);
   }
+  assert.equal(srv.server.stats.handshakesFailed, 2);
+  assert.equal(errors.length, 2);
 });
 
 test("DTLS: bad server certificates give CERT_VERIFY with a reason", { skip }, async () => {
@@ -209,12 +192,8 @@ test("DTLS: bad server certificates give CERT_VERIFY with a reason", { skip }, a
     { pair: p.server, name: "wrong.test", reason: /host|name|mismatch/i },
   ];
   for (const c of cases) {
-    const srv = await echoServer({ cert: c.pair.cert, key: c.pair.key });
-    try {
-      await rejectsWith(client(srv.port, { serverName: c.name }), "CERT_VERIFY", c.reason);
-    } finally {
-      await srv.stop();
-    }
+    await using srv = await echoServer({ cert: c.pair.cert, key: c.pair.key });
+    await rejectsWith(client(srv.port, { serverName: c.name }), "CERT_VERIFY", c.reason);
   }
 });
 

@@ -197,6 +197,10 @@ export async function echoServer(extra: Partial<dtls.DtlsListenOptions> = {}) {
       await server.close();
       await loop;
     },
+    /** `await using srv = await echoServer()` stops it at scope end. */
+    [Symbol.asyncDispose]() {
+      return this.stop();
+    },
   };
 }
 

@@ -12,7 +12,7 @@ const skip = dtlsSkip();
 const p = pki();
 
 test("DTLS server: several concurrent clients, each echoed separately", { skip }, async () => {
-  const srv = await echoServer();
+  await using srv = await echoServer();
   const conns: dtls.DtlsConn[] = [];
   try {
     conns.push(...await Promise.all(Array.from({ length: 5 }, () => client(srv.port))));
@@ -28,7 +28,6 @@ test("DTLS server: several concurrent clients, each echoed separately", { skip }
     assert.equal(s.cookiesVerified, 5);
   } finally {
     await Promise.all(conns.map((c) => c.close()));
-    await srv.stop();
   }
 });
 
@@ -36,7 +35,7 @@ test(
   "DTLS server: junk datagrams are dropped without disturbing established peers",
   { skip },
   async () => {
-    const srv = await echoServer();
+    await using srv = await echoServer();
     const conn = await client(srv.port);
     const junk = dgram.createSocket("udp4");
     try {
@@ -66,7 +65,6 @@ test(
     } finally {
       await new Promise<void>((r) => junk.close(() => r()));
       await conn.close();
-      await srv.stop();
     }
   },
 );
@@ -75,7 +73,7 @@ test(
   "DTLS: handshakes complete through loss and reordering, with retransmissions",
   { skip },
   async () => {
-    const srv = await echoServer({ mtu: 512 });
+    await using srv = await echoServer({ mtu: 512 });
     // Client → server: lose the first ClientHello. Server → client: lose the first
     // datagram of the certificate flight, deliver the next two swapped.
     const relay = await startRelay(srv.port, {
@@ -101,7 +99,6 @@ test(
       }
     } finally {
       await relay.close();
-      await srv.stop();
     }
   },
 );
@@ -110,7 +107,7 @@ test("DTLS server: a client that vanishes mid-handshake is expired", { skip }, a
   const failed: { e: unknown; addr: dtls.Addr }[] = [];
   let onFail: () => void = () => {};
   const expired = new Promise<void>((r) => onFail = r);
-  const srv = await echoServer({
+  await using srv = await echoServer({
     handshakeTimeout: 400,
     onError: (e, addr) => {
       failed.push({ e, addr });
@@ -135,12 +132,11 @@ test("DTLS server: a client that vanishes mid-handshake is expired", { skip }, a
     assert.equal(s.activePeers, 0);
   } finally {
     await relay.close();
-    await srv.stop();
   }
 });
 
 test("DTLS server: idle peers expire", { skip }, async () => {
-  const srv = await echoServer({ idleTimeout: 200 });
+  await using srv = await echoServer({ idleTimeout: 200 });
   const peerP = srv.nextPeer();
   const conn = await client(srv.port);
   try {
@@ -152,7 +148,6 @@ test("DTLS server: idle peers expire", { skip }, async () => {
     assert.equal(await conn.receive(), null); // its close_notify reached the client
   } finally {
     await conn.close();
-    await srv.stop();
   }
 });
 
@@ -195,7 +190,7 @@ test("DTLS server: receiveFrom/sendTo address peers like a UDP socket", { skip }
 });
 
 test("DTLS server: maxHandshakes refuses new ClientHellos beyond the cap", { skip }, async () => {
-  const srv = await echoServer({ maxHandshakes: 1, handshakeTimeout: 5_000 });
+  await using srv = await echoServer({ maxHandshakes: 1, handshakeTimeout: 5_000 });
   // A half-open handshake holds the only slot: the relay stops after both ClientHellos.
   const relay = await startRelay(srv.port, {
     toServer: { drop: Array.from({ length: 50 }, (_, i) => i + 3) },
@@ -212,7 +207,6 @@ test("DTLS server: maxHandshakes refuses new ClientHellos beyond the cap", { ski
     ac.abort();
     await stuck;
     await relay.close();
-    await srv.stop();
   }
 });
 
@@ -252,7 +246,7 @@ test(
   async () => {
     // OpenSSL 3.0 turned an AEAD record shorter than its nonce and tag into a fatal
     // internal error: one datagram from the peer's address ended the association.
-    const srv = await echoServer();
+    await using srv = await echoServer();
     const relay = await startRelay(srv.port, {});
     try {
       const conn = await client(relay.port);
@@ -269,7 +263,6 @@ test(
       }
     } finally {
       await relay.close();
-      await srv.stop();
     }
   },
 );
@@ -278,7 +271,7 @@ test("DTLS server: junk from a peer's address does not keep it from expiring", {
   skip,
   timeout: 20_000,
 }, async () => {
-  const srv = await echoServer({ idleTimeout: 300 });
+  await using srv = await echoServer({ idleTimeout: 300 });
   const relay = await startRelay(srv.port, {});
   const peerP = srv.nextPeer();
   const conn = await client(relay.port);
@@ -296,7 +289,6 @@ test("DTLS server: junk from a peer's address does not keep it from expiring", {
   } finally {
     await conn.close();
     await relay.close();
-    await srv.stop();
   }
 });
 
@@ -304,16 +296,12 @@ test(
   "DTLS: handshakeTimeout beyond 2^31 - 1 ms is a long timeout, not an instant one",
   { skip },
   async () => {
-    const srv = await echoServer({ handshakeTimeout: 2 ** 31 });
-    try {
-      const conn = await client(srv.port, { handshakeTimeout: 2 ** 31 });
-      await conn.send(enc("ok"));
-      assert.equal(dec((await conn.receive())!), "ok");
-      await conn.close();
-      assert.equal(srv.server.stats.handshakesDone, 1);
-    } finally {
-      await srv.stop();
-    }
+    await using srv = await echoServer({ handshakeTimeout: 2 ** 31 });
+    const conn = await client(srv.port, { handshakeTimeout: 2 ** 31 });
+    await conn.send(enc("ok"));
+    assert.equal(dec((await conn.receive())!), "ok");
+    await conn.close();
+    assert.equal(srv.server.stats.handshakesDone, 1);
   },
 );
 
@@ -321,20 +309,16 @@ test(
   "DTLS: maxDatagramSize is what send() takes, also with the largest mtu",
   { skip },
   async () => {
-    const srv = await echoServer({ mtu: 65507 });
+    await using srv = await echoServer({ mtu: 65507 });
+    const conn = await client(srv.port, { mtu: 65507 });
     try {
-      const conn = await client(srv.port, { mtu: 65507 });
-      try {
-        const max = conn.maxDatagramSize;
-        assert.equal(max, 16384); // one record's plaintext, whatever the MTU allows
-        await conn.send(new Uint8Array(max).fill(3));
-        assert.equal((await conn.receive())!.length, max);
-        await assert.rejects(conn.send(new Uint8Array(max + 1)), { name: "TlsError" });
-      } finally {
-        await conn.close();
-      }
+      const max = conn.maxDatagramSize;
+      assert.equal(max, 16384); // one record's plaintext, whatever the MTU allows
+      await conn.send(new Uint8Array(max).fill(3));
+      assert.equal((await conn.receive())!.length, max);
+      await assert.rejects(conn.send(new Uint8Array(max + 1)), { name: "TlsError" });
     } finally {
-      await srv.stop();
+      await conn.close();
     }
   },
 );
@@ -343,14 +327,10 @@ test(
   "DTLS server: sendTo with a malformed address rejects with a TypeError",
   { skip },
   async () => {
-    const srv = await echoServer();
-    try {
-      for (const bad of [null, undefined, {}, { hostname: 1, port: "x" }]) {
-        const r = srv.server.sendTo(bad as unknown as dtls.Addr, enc("x"));
-        await assert.rejects(r, TypeError);
-      }
-    } finally {
-      await srv.stop();
+    await using srv = await echoServer();
+    for (const bad of [null, undefined, {}, { hostname: 1, port: "x" }]) {
+      const r = srv.server.sendTo(bad as unknown as dtls.Addr, enc("x"));
+      await assert.rejects(r, TypeError);
     }
   },
 );
@@ -361,7 +341,7 @@ test(
     skip,
   },
   async () => {
-    const srv = await echoServer();
+    await using srv = await echoServer();
     // Both clients reach the server from the relay's one socket: the same address and port.
     const relay = await startRelay(srv.port, {});
     const firstPeer = srv.nextPeer();
@@ -383,7 +363,6 @@ test(
     } finally {
       await a.close();
       await relay.close();
-      await srv.stop();
     }
   },
 );
@@ -392,7 +371,7 @@ test("DTLS server: a spoofed ClientHello from a peer's address does not end its 
   skip,
 }, async () => {
   // mbedTLS took it as the client reconnecting, or as a bad ClientHello: fatal either way.
-  const srv = await echoServer();
+  await using srv = await echoServer();
   const relay = await startRelay(srv.port, {});
   try {
     const conn = await client(relay.port);
@@ -410,6 +389,5 @@ test("DTLS server: a spoofed ClientHello from a peer's address does not end its 
     }
   } finally {
     await relay.close();
-    await srv.stop();
   }
 });
