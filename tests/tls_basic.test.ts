@@ -324,11 +324,11 @@ test("close() ends a read still pending at once, though the peer neither writes 
 
 /**
  * A jsec server over node:net, so that a test can then act on the raw socket: `then`
- * runs after each handshake. Resolves to the port and a stop function.
+ * runs after each handshake. Resolves to a function that connects a client to it, and a stop function.
  */
 async function rawSocketServer(
   then: (raw: Socket, conn: TlsConn) => void | Promise<void>,
-): Promise<{ port: number; stop: () => Promise<void> }> {
+): Promise<{ connect: () => Promise<TlsConn>; stop: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   const srv = createServer(async (raw) => {
     sockets.add(raw);
@@ -337,8 +337,9 @@ async function rawSocketServer(
     then(raw, await wrap(duplexFromSocket(raw), opts));
   });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
   return {
-    port: (srv.address() as { port: number }).port,
+    connect: () => connect({ hostname: "localhost", port, caCerts: [p.ca.cert], backend: BACKEND }),
     stop: () => {
       for (const raw of sockets) raw.destroy();
       return new Promise<void>((r) => srv.close(() => r()));
@@ -352,12 +353,7 @@ test("a connection the peer resets fails reads, closeWrite and keyUpdate with CL
   const r = await rawSocketServer((raw, conn) => {
     void conn.write(new Uint8Array(1 << 20)).catch(() => {}).finally(() => raw.resetAndDestroy());
   });
-  const c = await connect({
-    hostname: "localhost",
-    port: r.port,
-    caCerts: [p.ca.cert],
-    backend: BACKEND,
-  });
+  const c = await r.connect();
   try {
     const closed = (e: unknown) => e instanceof TlsError && e.code === "CLOSED";
     await assert.rejects(readAll(c), closed);
@@ -378,12 +374,7 @@ test("a bad record fails the read at once while a write is stuck on a peer that 
     raw.pause(); // reads nothing more: our writes fill the socket buffers and stall
     raw.write(new Uint8Array([23, 3, 3, 0, 32, ...new Uint8Array(32).fill(0x5a)])); // not decryptable
   });
-  const c = await connect({
-    hostname: "localhost",
-    port: r.port,
-    caCerts: [p.ca.cert],
-    backend: BACKEND,
-  });
+  const c = await r.connect();
   try {
     await c.write(enc("!"));
     const { stalled } = await writeUntilStalled(c, new Uint8Array(256 * 1024), 256 << 20);
