@@ -29,10 +29,11 @@
  * share one thread, so no binding of this libssl beats it here; an anchor above
  * its bound marks a target that is out of reach with this libssl.
  *
- * Floor: echo and resume also run jsec's engines moved by hand over raw sockets
- * (`cases/hand.ts`): what jsec would do with no streams layer. "jsec vs floor"
- * is the streams layer's share; a floor below its target marks that target as
- * out of reach for any JS driver of these engines.
+ * Floor: bulk, echo and resume also run jsec's engines moved by hand over raw
+ * sockets (`cases/hand.ts`): what jsec would do with no streams layer. "jsec vs
+ * floor" is the streams layer's share and "floor vs bound" the share of FFI and
+ * the engine's work between socket calls; a floor below its target marks that
+ * target as out of reach for any JS driver of these engines.
  *
  * Instructions: `bench/instructions.ts` (Deno, under valgrind) counts the
  * instructions jsec and the floor spend per connection or round trip: an A/B
@@ -323,12 +324,13 @@ async function main(): Promise<void> {
           }
           const jsecAt = SUITE ? got.jsec : pinned.find((p) => p.cipher === bound.cipher);
           if (jsecAt) ratioRow(jsecAt, `${jsecAt.label} vs bound`, bound);
+          if (got.hand?.cipher === bound.cipher) ratioRow(got.hand, "floor vs bound", bound);
         }
       }
     };
 
     if (want("bulk")) {
-      await socketGroup("bulk", "bulk", bulk, [...impls, STREAMS], ">= 1.0", EQUAL_SUITES);
+      await socketGroup("bulk", "bulk", bulk, [...impls, STREAMS, "hand"], ">= 1.0", EQUAL_SUITES);
     }
     if (want("echo")) {
       await socketGroup("echo", "echo", echo, [...impls, STREAMS, "hand"], ">= 1.0", EQUAL_SUITES);

@@ -5,8 +5,8 @@
  *
  * impl: jsec (this library, read()/write()), jsec-streams (bulk and echo: jsec through
  * its Web Streams), native (Deno.listenTls/connectTls or Bun.listen/connect with tls),
- * node (node:tls), raw (plain TCP of the runtime), hand (echo and resume: jsec's engines
- * moved by hand over raw sockets). The cases live in `cases/`, one file per family.
+ * node (node:tls), raw (plain TCP of the runtime), hand (bulk, echo and resume: jsec's
+ * engines moved by hand over raw sockets). The cases live in `cases/`, one file per family.
  */
 
 import { type Any, g, RUNTIME } from "./common.ts";
@@ -15,7 +15,7 @@ import { pullBulk, pullEcho, pullHandshakes, pullIdle, pullImpl } from "./cases/
 import { nodeBulk, nodeEcho, nodeHandshakes, nodeIdle } from "./cases/node.ts";
 import { bunBulk, bunEcho, bunHandshakes, bunIdle } from "./cases/bun.ts";
 import { dtlsEcho, engineLoop } from "./cases/engine.ts";
-import { handEcho, handResume } from "./cases/hand.ts";
+import { handBulk, handEcho, handResume } from "./cases/hand.ts";
 
 async function main(): Promise<void> {
   if (IMPL === "jsec" && BACKEND) {
@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   switch (CASE) {
     case "bulk": {
       const mib = num("mib", 256), warm = num("warm", 32);
-      const ms = pull
+      const ms = IMPL === "hand"
+        ? await handBulk(warm * MIB, mib * MIB)
+        : pull
         ? await pullBulk(pull, warm * MIB, mib * MIB)
         : bunSock
         ? await bunBulk(bunTls, warm * MIB, mib * MIB)
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
         return;
       }
       if (IMPL === "hand" && !resume) {
-        result(NaN, "", { skipped: "the hand-driven floor is measured for resume and echo" });
+        result(NaN, "", { skipped: "the hand-driven floor is measured for bulk, echo and resume" });
         return;
       }
       const r = IMPL === "hand"

@@ -173,6 +173,124 @@ function bunServer(
   return { port: l.port, stop: () => l.stop(true) };
 }
 
+// ---- bulk ------------------------------------------------------------------------------
+
+/**
+ * `--case bulk` by hand: a warm-up connection of `warmBytes`, then `bytes` on a
+ * new one, in 16 KiB writes (one record each), the server reading 64 KiB at a
+ * time as `pullBulk` does. Returns ms from the first write to the server's last byte.
+ */
+export async function handBulk(warmBytes: number, bytes: number): Promise<number> {
+  const e = await engines();
+  const one = RUNTIME === "bun" ? bunBulkOnce : denoBulkOnce;
+  await one(e, warmBytes);
+  return await one(e, bytes);
+}
+
+const BULK_WRITE = new Uint8Array(16 * 1024).fill(0x61);
+
+async function denoBulkOnce(e: Engines, total: number): Promise<number> {
+  let received!: (at: number) => void;
+  const done = new Promise<number>((r) => (received = r));
+  const srv = denoServer(async (conn) => {
+    const eng = e.server();
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      await denoHandshake(conn, eng);
+      for (let got = 0; got < total;) {
+        const n = eng.read(buf);
+        if (n < 0) throw new Error("hand: close_notify");
+        if (n > 0) got += n;
+        else if (!(await denoRecv(conn, eng))) throw new Error("hand: early end of stream");
+      }
+      received(performance.now());
+    } finally {
+      eng.free();
+    }
+  });
+  const conn = await denoConnect(srv.port);
+  const eng = e.client();
+  await denoHandshake(conn, eng);
+  negotiated.cipher = eng.info().cipher;
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += BULK_WRITE.length) {
+    eng.write(BULK_WRITE);
+    await denoSend(conn, eng);
+  }
+  const ms = (await done) - t0;
+  conn.close();
+  eng.free();
+  srv.close();
+  return ms;
+}
+
+async function bunBulkOnce(e: Engines, total: number): Promise<number> {
+  const Bun = g.Bun;
+  let received!: (at: number) => void;
+  const done = new Promise<number>((r) => (received = r));
+  const buf = new Uint8Array(64 * 1024);
+  let got = 0;
+  const l = bunServer(e, (_s, eng) => {
+    for (let n; (n = eng.read(buf)) > 0;) got += n;
+    if (got >= total) received(performance.now());
+  });
+  const eng = e.client();
+  let ready!: () => void;
+  const handshaken = new Promise<void>((r) => (ready = r));
+  let sent = 0;
+  /** Ciphertext the socket did not take yet (Bun's write is partial when the socket is full). */
+  let rest: Uint8Array | null = null;
+  /** Writes until done or the socket pushes back; `drain` calls it again. */
+  const pump = (s: Any) => {
+    for (;;) {
+      if (rest) {
+        const n = s.write(rest);
+        if (n < rest.length) {
+          rest = rest.subarray(Math.max(0, n));
+          return;
+        }
+        rest = null;
+      }
+      if (sent >= total) return;
+      eng.write(BULK_WRITE);
+      sent += BULK_WRITE.length;
+      const n = eng.pull(out);
+      const w = s.write(out.subarray(0, n));
+      if (w < n) rest = out.slice(Math.max(0, w), n); // `out` is shared: keep a copy
+    }
+  };
+  const s = await Bun.connect({
+    hostname: HOST,
+    port: l.port,
+    socket: {
+      open(s: Any) {
+        s.setNoDelay?.(true);
+      },
+      data(s: Any, d: Uint8Array) {
+        if (!eng.handshakeDone) {
+          if (bunStep(s, eng, d)) ready();
+          return;
+        }
+        eng.feed(d); // a TLS 1.3 session ticket
+        eng.read(buf);
+      },
+      drain(s: Any) {
+        if (eng.handshakeDone) pump(s);
+      },
+    },
+  });
+  bunStep(s, eng, null);
+  await handshaken;
+  negotiated.cipher = eng.info().cipher;
+  const t0 = performance.now();
+  pump(s);
+  const ms = (await done) - t0;
+  s.end();
+  eng.free();
+  l.stop();
+  return ms;
+}
+
 // ---- echo ------------------------------------------------------------------------------
 
 /** `count` round trips of `size` bytes after `warm`, over one connection; returns ms. */
