@@ -1,13 +1,15 @@
 /**
  * Instructions per unit of work, counted by valgrind's callgrind: an A/B
- * that the load on this shared box cannot move. Each implementation runs
+ * that the load on this shared box barely moves. Each implementation runs
  * `bench/case.ts` twice under callgrind, with a short and a long count; the
  * difference over the extra connections (or round trips) is the steady-state
  * cost of one, startup and JIT warm-up cancelled out. V8 runs with
  * `--predictable` (no background compiler or GC threads, no GC heuristics
  * driven by the clock): two runs of one tree then gave per-connection figures
  * within 0.05% of each other for resumption. Without it they moved by up to 2%,
- * and by 7% for echo. Repeat a run before trusting a difference under 1%.
+ * and by 7% for echo. Two counts running side by side on a 2-core box moved by
+ * up to 1% for resumption. Repeat a run alone before trusting a difference
+ * under 1%.
  *
  *   deno run -A bench/instructions.ts [--case resume|echo] [--tls TLS1.2|TLS1.3]
  *                                     [--impls jsec,hand] [--runs-at 100,2100]
