@@ -101,14 +101,18 @@ function isClosedError(e: unknown): boolean {
     name === "NotConnected";
 }
 
+/** A read on a socket closed meanwhile (by us, or ended) ends the stream. */
+function closedAsEnd(e: unknown): null {
+  if (isClosedError(e)) return null;
+  throw e;
+}
+
 /** A Deno `Conn` as a transport. */
 export class DenoTransport implements Transport {
   readonly #conn: Any;
   readonly localAddr: Addr;
   readonly remoteAddr: Addr;
   #closed = false;
-  /** The peer ended (a read returned null): nothing unread can be left. */
-  #ended = false;
 
   constructor(conn: Any) {
     this.#conn = conn;
@@ -123,18 +127,8 @@ export class DenoTransport implements Transport {
   // function: one promise and no async frame less per call.
   read(into: Uint8Array): Promise<number | null> {
     if (this.#closed) return DONE_NULL;
-    return this.#conn.read(into).then(this.#readDone, this.#readFailed);
+    return this.#conn.read(into).catch(closedAsEnd);
   }
-
-  readonly #readDone = (n: number | null): number | null => {
-    if (n === null) this.#ended = true;
-    return n;
-  };
-
-  readonly #readFailed = (e: unknown): null => {
-    if (this.#closed || isClosedError(e)) return null;
-    throw e;
-  };
 
   write(data: Uint8Array): Promise<void> {
     return this.#conn.write(data).then((n: number) => {
@@ -157,7 +151,7 @@ export class DenoTransport implements Transport {
   close(peerDone = false): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (peerDone || this.#ended) this.#closeNow();
+    if (peerDone) this.#closeNow();
     else void this.#linger();
   }
 
