@@ -173,6 +173,46 @@ function bunServer(
   return { port: l.port, stop: () => l.stop(true) };
 }
 
+/**
+ * Connects `eng` and resolves with the socket once its handshake is done;
+ * `onData` runs for every chunk after it (fed to `eng` first), and `onDrain`
+ * (if any) whenever the socket takes writes again.
+ */
+async function bunClient(
+  port: number,
+  eng: HandEngine,
+  onData: (s: Any) => void,
+  onDrain?: (s: Any) => void,
+): Promise<Any> {
+  let ready!: () => void;
+  const handshaken = new Promise<void>((r) => (ready = r));
+  const s = await g.Bun.connect({
+    hostname: HOST,
+    port,
+    socket: {
+      open(s: Any) {
+        s.setNoDelay?.(true);
+      },
+      data(s: Any, d: Uint8Array) {
+        if (!eng.handshakeDone) {
+          if (bunStep(s, eng, d)) ready();
+          return;
+        }
+        eng.feed(d);
+        onData(s);
+      },
+      ...(onDrain && {
+        drain(s: Any) {
+          if (eng.handshakeDone) onDrain(s);
+        },
+      }),
+    },
+  });
+  bunStep(s, eng, null);
+  await handshaken;
+  return s;
+}
+
 // ---- bulk ------------------------------------------------------------------------------
 
 /**
@@ -225,7 +265,6 @@ async function denoBulkOnce(e: Engines, total: number): Promise<number> {
 }
 
 async function bunBulkOnce(e: Engines, total: number): Promise<number> {
-  const Bun = g.Bun;
   let received!: (at: number) => void;
   const done = new Promise<number>((r) => (received = r));
   const buf = new Uint8Array(64 * 1024);
@@ -235,8 +274,6 @@ async function bunBulkOnce(e: Engines, total: number): Promise<number> {
     if (got >= total) received(performance.now());
   });
   const eng = e.client();
-  let ready!: () => void;
-  const handshaken = new Promise<void>((r) => (ready = r));
   let sent = 0;
   /** Ciphertext the socket did not take yet (Bun's write is partial when the socket is full). */
   let rest: Uint8Array | null = null;
@@ -259,28 +296,8 @@ async function bunBulkOnce(e: Engines, total: number): Promise<number> {
       if (w < n) rest = out.slice(Math.max(0, w), n); // `out` is shared: keep a copy
     }
   };
-  const s = await Bun.connect({
-    hostname: HOST,
-    port: l.port,
-    socket: {
-      open(s: Any) {
-        s.setNoDelay?.(true);
-      },
-      data(s: Any, d: Uint8Array) {
-        if (!eng.handshakeDone) {
-          if (bunStep(s, eng, d)) ready();
-          return;
-        }
-        eng.feed(d); // a TLS 1.3 session ticket
-        eng.read(buf);
-      },
-      drain(s: Any) {
-        if (eng.handshakeDone) pump(s);
-      },
-    },
-  });
-  bunStep(s, eng, null);
-  await handshaken;
+  // Data after the handshake is a TLS 1.3 session ticket.
+  const s = await bunClient(l.port, eng, () => eng.read(buf), pump);
   negotiated.cipher = eng.info().cipher;
   const t0 = performance.now();
   pump(s);
@@ -336,7 +353,6 @@ async function denoEcho(e: Engines, warm: number, count: number, size: number): 
 }
 
 async function bunEcho(e: Engines, warm: number, count: number, size: number): Promise<number> {
-  const Bun = g.Bun;
   const mid = new Uint8Array(size);
   let midGot = 0;
   const l = bunServer(e, (s, eng) => {
@@ -352,34 +368,16 @@ async function bunEcho(e: Engines, warm: number, count: number, size: number): P
   const msg = new Uint8Array(size).fill(0x65), back = new Uint8Array(size);
   let got = 0, left = 0;
   let done: () => void = () => {};
-  let ready: () => void = () => {};
-  const handshaken = new Promise<void>((r) => (ready = r));
-  const s = await Bun.connect({
-    hostname: HOST,
-    port: l.port,
-    socket: {
-      open(s: Any) {
-        s.setNoDelay?.(true);
-      },
-      data(s: Any, d: Uint8Array) {
-        if (!eng.handshakeDone) {
-          if (bunStep(s, eng, d)) ready();
-          return;
-        }
-        eng.feed(d);
-        for (let n; (n = eng.read(back.subarray(got))) > 0;) {
-          got += n;
-          if (got < size) continue;
-          got = 0;
-          if (--left === 0) return done();
-          eng.write(msg);
-          bunSend(s, eng);
-        }
-      },
-    },
+  const s = await bunClient(l.port, eng, (s) => {
+    for (let n; (n = eng.read(back.subarray(got))) > 0;) {
+      got += n;
+      if (got < size) continue;
+      got = 0;
+      if (--left === 0) return done();
+      eng.write(msg);
+      bunSend(s, eng);
+    }
   });
-  bunStep(s, eng, null);
-  await handshaken;
   const run = (k: number) =>
     new Promise<void>((r) => {
       left = k;
