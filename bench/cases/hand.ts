@@ -240,8 +240,12 @@ async function denoBulkOnce(e: Engines, total: number): Promise<number> {
       for (let got = 0; got < total;) {
         const n = eng.read(buf);
         if (n < 0) throw new Error("hand: close_notify");
-        if (n > 0) got += n;
-        else if (!(await denoRecv(conn, eng))) throw new Error("hand: early end of stream");
+        if (n > 0) {
+          got += n;
+          continue;
+        }
+        await denoSend(conn, eng); // a last handshake flight (TLS 1.2's server Finished)
+        if (!(await denoRecv(conn, eng))) throw new Error("hand: early end of stream");
       }
       received(performance.now());
     } finally {
@@ -269,9 +273,10 @@ async function bunBulkOnce(e: Engines, total: number): Promise<number> {
   const done = new Promise<number>((r) => (received = r));
   const buf = new Uint8Array(64 * 1024);
   let got = 0;
-  const l = bunServer(e, (_s, eng) => {
+  const l = bunServer(e, (s, eng) => {
     for (let n; (n = eng.read(buf)) > 0;) got += n;
     if (got >= total) received(performance.now());
+    bunSend(s, eng); // a last handshake flight (TLS 1.2's server Finished)
   });
   const eng = e.client();
   let sent = 0;
