@@ -110,12 +110,18 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
   #verifiedChain: Uint8Array[] = [];
   /** mbedTLS sent an alert during the current handshake call. */
   #sentAlert = false;
+  /**
+   * The handshake waits for the peer: until something is fed, another step would
+   * only ask for input again. A TLS server starts so (it waits for the ClientHello).
+   */
+  #handshakeWaits: boolean;
 
   constructor(ctx: MbedContext, options: EngineOptions) {
     this.#ctx = ctx;
     this.#m = ctx.m;
     this.datagram = ctx.config.datagram;
     this.#server = ctx.config.side === "server";
+    this.#handshakeWaits = this.#server && !this.datagram;
     this.id = nextId;
     nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
     this.#timer = this.datagram ? new DtlsTimer() : null;
@@ -345,6 +351,7 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     this.#live();
     if (this.#failed) throw this.#failed;
     if (this.handshakeDone) return "done";
+    if (this.#handshakeWaits && this.#inStream.length === 0) return "want-read";
     const { tls } = this.#m;
     const ssl = this.#ssl;
     this.#sentAlert = false;
@@ -374,6 +381,7 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
       rc === ERR.WANT_READ || rc === ERR.WANT_WRITE || rc === ERR.ASYNC_IN_PROGRESS ||
       rc === ERR.CRYPTO_IN_PROGRESS
     ) {
+      this.#handshakeWaits = rc === ERR.WANT_READ && !this.datagram;
       return "want-read";
     }
     if (rc === ERR.HELLO_VERIFY_REQUIRED && this.datagram && this.#server) {

@@ -154,10 +154,11 @@ export class OpenSslEngine implements Engine {
   #datagrams: DatagramQueue | null;
   #freed = false;
   /**
-   * SSL_read found no complete record and nothing was fed since: the next read
-   * would fail the same way, so it returns WANT_READ without calling C.
+   * SSL_read or SSL_do_handshake found no complete record and nothing was fed
+   * since: the next call would fail the same way, so it returns WANT_READ without
+   * calling C. A TLS server starts so: it has nothing to say before the ClientHello.
    */
-  #starved = false;
+  #starved: boolean;
   /**
    * A memory BIO's buffer never shrinks: it keeps the size of the largest flight
    * or burst it held. Set by the handshake and by large feeds or pulls; the BIOs
@@ -175,6 +176,7 @@ export class OpenSslEngine implements Engine {
     const o = ctx.o;
     this.datagram = ctx.config.datagram;
     this.#listening = this.datagram && ctx.config.side === "server";
+    this.#starved = !this.datagram && ctx.config.side === "server";
     this.transportId = options.transportId ? options.transportId.slice() : NO_TRANSPORT_ID;
     clearErrors(o);
     const ssl = o.ssl.SSL_new(ctx.ptr);
@@ -343,6 +345,7 @@ export class OpenSslEngine implements Engine {
       if (l === 0) return "want-read";
       this.#listening = false;
     }
+    if (this.#starved) return "want-read";
     clearErrors(this.#o);
     const r = ssl.SSL_do_handshake(this.#ssl);
     if (r === 1) {
@@ -350,7 +353,11 @@ export class OpenSslEngine implements Engine {
       return "done";
     }
     const err = ssl.SSL_get_error(this.#ssl, r);
-    if (err === SSL_ERROR.WANT_READ || err === SSL_ERROR.WANT_WRITE) return "want-read";
+    if (err === SSL_ERROR.WANT_READ) {
+      if (!this.datagram) this.#starved = true;
+      return "want-read";
+    }
+    if (err === SSL_ERROR.WANT_WRITE) return "want-read";
     throw this.#failure("handshake", "HANDSHAKE");
   }
 
