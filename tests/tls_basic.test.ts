@@ -1,8 +1,9 @@
-// jsec client ↔ jsec server over loopback: data, streams, close semantics, serve().
+// jsec client ↔ jsec server over loopback: data, streams, close semantics, serve(); a Node
+// client renegotiating behind a full record (a user callback inside a default read).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createServer, type Socket } from "node:net";
+import { connect as netConnect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import {
   connect,
@@ -16,6 +17,7 @@ import {
 } from "../mod.ts";
 import {
   BACKEND,
+  concatBytes,
   connectedPair as pair,
   dec,
   enc,
@@ -24,6 +26,7 @@ import {
   pki,
   readAll,
   readExactly,
+  startPeer,
   tempDir,
 } from "./helpers.ts";
 import { duplexFromSocket } from "./net_duplex.ts";
@@ -122,6 +125,144 @@ test("Web Streams: default readers get chunks of their own, intact across connec
     for (const [c, sc] of pairs) await Promise.all([c.close(), sc.close()]);
   }
 });
+
+/** A Node 20 (OpenSSL) TLS 1.2 client asking for OCSP: on "go" it sends one full 16 KiB record
+ * of "a" and, right behind it, a renegotiation ClientHello; once renegotiated, "done". */
+const RECORD_THEN_RENEGOTIATION = `
+const tls = require("node:tls");
+const fs = require("node:fs");
+const [port, ca] = process.argv.slice(1);
+const s = tls.connect({ host: "127.0.0.1", port: Number(port), ca: fs.readFileSync(ca),
+  servername: "localhost", maxVersion: "TLSv1.2", requestOCSP: true }, () => console.log("connected"));
+s.on("error", (e) => console.log("error: " + e.message));
+s.on("data", () => {});
+process.stdin.once("data", () => {
+  s.write(Buffer.alloc(16384, 0x61));
+  const ok = s.renegotiate({}, (e) => {
+    console.log(e ? "renegotiation failed: " + e.message : "renegotiated");
+    if (!e) s.write("done\\n");
+  });
+  if (!ok) console.log("renegotiate refused");
+});
+`;
+
+/** The content types of the TLS records `b` holds, or null unless it ends on a record boundary. */
+function recordTypes(b: Uint8Array): number[] | null {
+  const types: number[] = [];
+  let off = 0;
+  while (off + 5 <= b.length) {
+    types.push(b[off]);
+    off += 5 + ((b[off + 3] << 8) | b[off + 4]);
+  }
+  return off === b.length ? types : null;
+}
+
+/**
+ * A TCP relay to `port`. After `hold()` it keeps what the client sends until that ends with a
+ * whole handshake record, then passes it all on in one write: the server's transport gets the
+ * records in one read, whatever the sender's segments and timing.
+ */
+async function holdingRelay(port: number) {
+  let holding = false;
+  let held: Uint8Array[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const sockets: Socket[] = [];
+  const relay = createServer((down) => {
+    const up = netConnect(port, "127.0.0.1");
+    sockets.push(down, up);
+    up.on("data", (d) => down.write(d));
+    up.on("error", () => down.destroy());
+    down.on("error", () => up.destroy());
+    down.on("data", (d) => {
+      if (!holding) return void up.write(d);
+      held.push(d);
+      const all = concatBytes(held);
+      if (recordTypes(all)?.at(-1) !== 22) return;
+      holding = false;
+      held = [];
+      up.write(all, () => release());
+    });
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+  return {
+    port: (relay.address() as { port: number }).port,
+    hold: (): Promise<void> => {
+      holding = true;
+      return released;
+    },
+    close: () => {
+      for (const sock of sockets) sock.destroy();
+      relay.close();
+    },
+  };
+}
+
+test(
+  "Web Streams: a default reader read inside a user callback gets its own buffer",
+  {
+    skip: BACKEND === "openssl" ? false : "mbedTLS 2.28 has no OCSP callback to run inside a read",
+  },
+  async () => {
+    // Default-reader chunks decrypt into one buffer shared by every connection. A user
+    // callback can run inside the engine's read: here the OCSP provider, during a TLS 1.2
+    // renegotiation whose ClientHello follows a full 16 KiB record in one transport read, so
+    // it runs while that record waits in the shared buffer. A default read of another
+    // connection made there must not decrypt into the same buffer.
+    let armed = false;
+    const nested: { read?: Promise<ReadableStreamReadResult<Uint8Array>> } = {};
+    let readerB: ReadableStreamDefaultReader<Uint8Array> | null = null;
+    using s = server({
+      maxVersion: "TLS1.2",
+      renegotiation: true,
+      ocspResponse: () => {
+        if (armed) {
+          armed = false;
+          nested.read = readerB!.read();
+        }
+        return null;
+      },
+    });
+    // B holds two records fed to its engine and not read yet: its next read decrypts at once.
+    const [b, sb] = await pair(s, { maxVersion: "TLS1.2" });
+    const relay = await holdingRelay(s.addr.port);
+    const node = startPeer("node", [
+      "-e",
+      RECORD_THEN_RENEGOTIATION,
+      String(relay.port),
+      p.ca.certFile,
+    ]);
+    let a: TlsConn | null = null;
+    try {
+      for (let i = 0; i < 3; i++) await sb.write(new Uint8Array(1024).fill(0x62));
+      readerB = b.readable.getReader();
+      assert.equal((await readerB.read()).value!.byteLength, 1024);
+      await node.waitFor(/connected/);
+      a = await s.accept();
+      const readerA = a.readable.getReader();
+      const released = relay.hold();
+      node.write("go\n");
+      await released; // the record and the ClientHello wait in A's socket
+      armed = true;
+      const first = (await readerA.read()).value!;
+      assert.ok(nested.read, "the OCSP callback ran during A's read");
+      assert.equal(first.byteLength, 16384);
+      assert.ok(first.every((x) => x === 0x61), "A's record was overwritten");
+      const fromB = (await nested.read).value!;
+      assert.equal(fromB.byteLength, 1024);
+      assert.ok(fromB.every((x) => x === 0x62));
+      // The renegotiation completes and data flows on.
+      assert.equal(dec((await readerA.read()).value!), "done\n");
+      await node.waitFor(/renegotiated/);
+      readerA.releaseLock();
+      readerB.releaseLock();
+    } finally {
+      await node.stop();
+      relay.close();
+      await Promise.all([a?.close(), b.close(), sb.close()]);
+    }
+  },
+);
 
 test("64 MiB through an echo arrive intact (SHA-256)", async () => {
   using s = server();
