@@ -6,15 +6,8 @@
  */
 
 import { CryptoError } from "../errors.ts";
-import {
-  children,
-  contentOf,
-  CURVE_OIDS,
-  encodeOid,
-  readTlv,
-  TAG,
-  tlv,
-} from "../backends/x509_der.ts";
+import { children, contentOf, encodeOid, readTlv, TAG, tlv } from "../backends/der.ts";
+import { CURVE_OIDS } from "../backends/x509_der.ts";
 
 const oid = (s: string) => tlv(TAG.OID, encodeOid(s));
 

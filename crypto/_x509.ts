@@ -6,22 +6,14 @@
  */
 
 import { CryptoError } from "../errors.ts";
+import { children, contentOf, decodeOid, expectTlv, readTlv, TAG } from "../backends/der.ts";
+import { bytesToText, looksLikePem, pemBlocks, pemToDer } from "../backends/pem.ts";
 import {
-  bytesToText,
-  children,
-  contentOf,
-  decodeOid,
-  expectTlv,
   formatName,
-  looksLikePem,
   parseExtensions,
   parseGeneralNames,
   parseName,
   parseSpki,
-  pemBlocks,
-  pemToDer,
-  readTlv,
-  TAG,
 } from "../backends/x509_der.ts";
 import type { DigestName } from "../backends/crypto_provider.ts";
 import { invalid } from "./_common.ts";

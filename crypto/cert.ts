@@ -15,7 +15,7 @@
 import type { BackendName, CertInfo } from "../backends/backend.ts";
 import type { KeyType, SubjectFields } from "../backends/crypto_provider.ts";
 import { CryptoError } from "../errors.ts";
-import { certificateDer, derToPem, looksLikePem, pemToDer } from "../backends/x509_der.ts";
+import { certificateDer, derToPem, looksLikePem, pemToDer } from "../backends/pem.ts";
 import {
   bytes,
   certBytes,

@@ -5,7 +5,7 @@
  */
 
 import { CryptoError } from "../errors.ts";
-import { decodeBase64, encodeBase64 } from "../backends/x509_der.ts";
+import { decodeBase64, encodeBase64 } from "../backends/pem.ts";
 import { bytes, show } from "./_common.ts";
 
 /**

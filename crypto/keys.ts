@@ -12,15 +12,8 @@
 import type { BackendName } from "../backends/backend.ts";
 import type { DigestName, KeyDetails, KeyType, RsaPadding } from "../backends/crypto_provider.ts";
 import { CryptoError } from "../errors.ts";
-import {
-  bytesToText,
-  certificateDer,
-  derToPem,
-  looksLikePem,
-  pemBlocks,
-  readTlv,
-  TAG,
-} from "../backends/x509_der.ts";
+import { readTlv, TAG } from "../backends/der.ts";
+import { bytesToText, certificateDer, derToPem, looksLikePem, pemBlocks } from "../backends/pem.ts";
 import {
   type BackendOption,
   bytes,

@@ -14,11 +14,11 @@ import {
   decodeOid,
   expectTlv,
   integerHex,
-  parseTime,
   readTlv,
   TAG,
   type Tlv,
-} from "../backends/x509_der.ts";
+} from "../backends/der.ts";
+import { parseTime } from "../backends/x509_der.ts";
 import { invalid } from "./_common.ts";
 
 /** `OCSPResponseStatus` (RFC 6960 §4.2.1). */

@@ -10,7 +10,7 @@
 
 import { CryptoError } from "../errors.ts";
 import type { SubjectFields } from "../backends/crypto_provider.ts";
-import { certificateDer, derToPem } from "../backends/x509_der.ts";
+import { certificateDer, derToPem } from "../backends/pem.ts";
 import { sameBytes } from "../backends/bytes.ts";
 import {
   type BackendOption,

@@ -19,7 +19,8 @@ import {
   readU64,
 } from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
-import { children, looksLikePem as isPem, readTlv } from "../x509_der.ts";
+import { children, readTlv } from "../der.ts";
+import { looksLikePem as isPem } from "../pem.ts";
 import { hexCode, type MbedTls, strerror } from "./lib.ts";
 
 /** PEM as mbedTLS wants it: NUL-terminated, the NUL counted in the length. */

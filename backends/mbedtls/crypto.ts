@@ -9,7 +9,8 @@
 
 import type { CertInfo } from "../backend.ts";
 import type { CryptoProvider } from "../crypto_provider.ts";
-import { certificateDer, parseCertificateDer } from "../x509_der.ts";
+import { certificateDer } from "../pem.ts";
+import { parseCertificateDer } from "../x509_der.ts";
 import { mc } from "./crypto_lib.ts";
 import { decrypt, encrypt, hkdf, hmac, pbkdf2, randomBytes, rawDigest } from "./crypto_sym.ts";
 import {

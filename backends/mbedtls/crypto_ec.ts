@@ -17,18 +17,9 @@ import { CRYPTO_SIZES, ECP, ECP_GROUP, ECP_OFFSETS, PK_TYPE } from "../../ffi/mb
 import { pinnedBytes, ptrOf, readPtrFrom } from "../../ffi/runtime.ts";
 import { CryptoError } from "../../errors.ts";
 import type { CurveName, KeyInput } from "../crypto_provider.ts";
-import {
-  children,
-  contentOf,
-  decodeOid,
-  derToPem,
-  encodeOid,
-  expectTlv,
-  parseSpki,
-  readTlv,
-  TAG,
-  tlv,
-} from "../x509_der.ts";
+import { children, contentOf, decodeOid, encodeOid, expectTlv, readTlv, TAG, tlv } from "../der.ts";
+import { derToPem } from "../pem.ts";
+import { parseSpki } from "../x509_der.ts";
 import { check, errText, mc, readCell, rng, sizeCell, withKey } from "./crypto_lib.ts";
 import { randomBytes } from "./crypto_sym.ts";
 import { plainKeyDer } from "./crypto_pkcs8.ts";

@@ -19,7 +19,9 @@ import type {
   RsaPadding,
   SignParams,
 } from "../crypto_provider.ts";
-import { children, CURVE_OIDS, derToPem, encodeOid, readTlv, tlv } from "../x509_der.ts";
+import { children, encodeOid, readTlv, tlv } from "../der.ts";
+import { derToPem } from "../pem.ts";
+import { CURVE_OIDS } from "../x509_der.ts";
 import { check, freePk, mc, newPk, nz, readCell, rng, sizeCell, withKey } from "./crypto_lib.ts";
 import { mdInfo, rawDigest } from "./crypto_sym.ts";
 import { generateX25519, x25519Key, x25519Pkcs8, x25519Spki } from "./crypto_ec.ts";

@@ -10,7 +10,7 @@ import { CRYPTO_SIZES, MBEDTLS_CRYPTO_SYMBOLS, MBEDTLS_ERR } from "../../ffi/mbe
 import { pinnedBytes, type Ptr, type Symbols } from "../../ffi/runtime.ts";
 import { CryptoError, type CryptoErrorCode } from "../../errors.ts";
 import type { KeyInput } from "../crypto_provider.ts";
-import { bytesToText, looksLikePem, pemBlocks } from "../x509_der.ts";
+import { bytesToText, looksLikePem, pemBlocks } from "../pem.ts";
 import { mbedtls } from "./lib.ts";
 import { decryptAesPkcs8 } from "./crypto_pkcs8.ts";
 

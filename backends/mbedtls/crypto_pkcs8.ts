@@ -12,19 +12,8 @@
 
 import { CryptoError } from "../../errors.ts";
 import type { CipherName, DigestName, KeyInput } from "../crypto_provider.ts";
-import {
-  bytesToText,
-  children,
-  contentOf,
-  decodeOid,
-  encodeOid,
-  looksLikePem,
-  pemBlocks,
-  readTlv,
-  TAG,
-  type Tlv,
-  tlv,
-} from "../x509_der.ts";
+import { children, contentOf, decodeOid, encodeOid, readTlv, TAG, type Tlv, tlv } from "../der.ts";
+import { bytesToText, looksLikePem, pemBlocks } from "../pem.ts";
 import { decrypt, encrypt, pbkdf2, randomBytes } from "./crypto_sym.ts";
 
 const PBES2 = "1.2.840.113549.1.5.13";

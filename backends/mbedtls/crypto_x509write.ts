@@ -28,13 +28,12 @@ import {
   decodeOid,
   encodeOid,
   expectTlv,
-  parseExtensions,
-  parseSpki,
   readTlv,
   TAG,
   type Tlv,
   tlv,
-} from "../x509_der.ts";
+} from "../der.ts";
+import { parseExtensions, parseSpki } from "../x509_der.ts";
 import {
   check,
   errText,

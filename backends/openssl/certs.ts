@@ -7,7 +7,7 @@
 
 import { copyFrom, cstr, isNull, keepAlive, type Ptr, readPtrFrom } from "../../ffi/runtime.ts";
 import { TlsError } from "../../errors.ts";
-import { looksLikePem } from "../x509_der.ts";
+import { looksLikePem } from "../pem.ts";
 import { d2i, i2dBytes } from "./crypto_lib.ts";
 import { detailOf, drainErrors } from "./errors.ts";
 import type { OpenSsl } from "./lib.ts";

@@ -7,7 +7,8 @@
 
 import type { CertInfo } from "../backend.ts";
 import type { CryptoProvider } from "../crypto_provider.ts";
-import { certificateDer, parseCertificateDer } from "../x509_der.ts";
+import { certificateDer } from "../pem.ts";
+import { parseCertificateDer } from "../x509_der.ts";
 import { lib } from "./crypto_lib.ts";
 import { decrypt, digest, encrypt, hkdf, hmac, pbkdf2, randomBytes } from "./crypto_cipher.ts";
 import {

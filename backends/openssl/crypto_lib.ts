@@ -20,7 +20,8 @@ import {
 } from "../../ffi/runtime.ts";
 import { CryptoError, type CryptoErrorCode } from "../../errors.ts";
 import type { KeyInput } from "../crypto_provider.ts";
-import { bytesToText, decodeOid, looksLikePem, pemBlocks, readTlv } from "../x509_der.ts";
+import { decodeOid, readTlv } from "../der.ts";
+import { bytesToText, looksLikePem, pemBlocks } from "../pem.ts";
 
 /** The libcrypto symbols of the toolbox. */
 export type Lc = Symbols<typeof OPENSSL_CRYPTO_SYMBOLS>;

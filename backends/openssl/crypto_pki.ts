@@ -8,7 +8,7 @@ import { CMS_FLAGS } from "../../ffi/openssl_crypto.ts";
 import { copyFrom, cstr, isNull, type Ptr, readPtrFrom } from "../../ffi/runtime.ts";
 import { CryptoError } from "../../errors.ts";
 import type { KeyInput, Pkcs12Contents } from "../crypto_provider.ts";
-import { derToPem } from "../x509_der.ts";
+import { derToPem } from "../pem.ts";
 import {
   bioContents,
   d2i,

@@ -8,7 +8,8 @@ import { MBSTRING_UTF8, NID } from "../../ffi/openssl_crypto.ts";
 import { cstr, isNull, type Ptr } from "../../ffi/runtime.ts";
 import { CryptoError } from "../../errors.ts";
 import type { CertParams, DigestName, KeyInput, SubjectFields } from "../crypto_provider.ts";
-import { parseSpki, readTlv } from "../x509_der.ts";
+import { readTlv } from "../der.ts";
+import { parseSpki } from "../x509_der.ts";
 import {
   d2i,
   decodeKey,
