@@ -7,7 +7,9 @@ import {
   createContext,
   createEngine,
   type Duplex,
+  type EngineCreateOptions,
   type TlsConn,
+  type TlsEngine,
   TlsError,
   upgrade,
   wrap,
@@ -401,6 +403,49 @@ test("createEngine(): a sans-IO handshake and round trip with no I/O at all", ()
   client.shutdown();
   pump();
   assert.equal(server.read(buf), null); // close_notify
+});
+
+test("createEngine(): a read may finish the handshake; handshake() then reports done", () => {
+  // TLS 1.3 leaves the server's handshake to finish last, TLS 1.2 the client's: either way
+  // the last end gets its peer's final flight through read() instead of handshake().
+  for (const maxVersion of BACKEND === "openssl" ? ["TLS1.3", "TLS1.2"] : ["TLS1.2"]) {
+    using client = createEngine({
+      serverName: "localhost",
+      caCerts: [p.ca.cert],
+      maxVersion,
+      backend: BACKEND,
+    } as EngineCreateOptions);
+    using server = createEngine({
+      server: true,
+      cert: p.server.cert,
+      key: p.server.key,
+      backend: BACKEND,
+    });
+    const pump = (from: TlsEngine, to: TlsEngine) => {
+      for (let d; (d = from.pull());) to.feed(d);
+    };
+    assert.equal(server.handshake(), "want-read"); // nothing fed yet
+    let last: TlsEngine | null = null;
+    for (let i = 0; i < 20 && !last; i++) {
+      for (const [me, peer] of [[client, server], [server, client]]) {
+        const state = me.handshake();
+        pump(me, peer);
+        if (state === "done") {
+          last = peer;
+          break;
+        }
+      }
+    }
+    assert.ok(last && !last.handshakeDone, maxVersion);
+    const buf = new Uint8Array(16);
+    assert.equal(last.read(buf), 0); // the final flight: no data yet
+    assert.equal(last.handshake(), "done", maxVersion);
+    pump(last, last === client ? server : client);
+    assert.equal(client.handshakeDone && server.handshakeDone, true);
+    client.write(enc("after"));
+    pump(client, server);
+    assert.equal(dec(buf.subarray(0, server.read(buf)!)), "after", maxVersion);
+  }
 });
 
 test("createEngine(): the engine refuses use after free with CLOSED", () => {

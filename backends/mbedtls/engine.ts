@@ -111,8 +111,8 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
   /** mbedTLS sent an alert during the current handshake call. */
   #sentAlert = false;
   /**
-   * The handshake waits for the peer: until something is fed, another step would
-   * only ask for input again. A TLS server starts so (it waits for the ClientHello).
+   * The handshake asked for input and nothing was fed since: another step would
+   * only ask again. A TLS server starts so (it waits for the ClientHello).
    */
   #handshakeWaits: boolean;
 
@@ -308,6 +308,7 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     } else if (data.length) {
       this.#bulkFeed = data.length > STREAMING_FEED;
       this.#inStream.push(data);
+      this.#handshakeWaits = false;
     }
   }
 
@@ -351,7 +352,7 @@ export class MbedEngine implements Engine, CallbackTarget, FailureSource {
     this.#live();
     if (this.#failed) throw this.#failed;
     if (this.handshakeDone) return "done";
-    if (this.#handshakeWaits && this.#inStream.length === 0) return "want-read";
+    if (this.#handshakeWaits) return "want-read";
     const { tls } = this.#m;
     const ssl = this.#ssl;
     this.#sentAlert = false;

@@ -154,11 +154,17 @@ export class OpenSslEngine implements Engine {
   #datagrams: DatagramQueue | null;
   #freed = false;
   /**
-   * SSL_read or SSL_do_handshake found no complete record and nothing was fed
-   * since: the next call would fail the same way, so it returns WANT_READ without
-   * calling C. A TLS server starts so: it has nothing to say before the ClientHello.
+   * SSL_read found no complete record and nothing was fed since: the next read
+   * would fail the same way, so it returns WANT_READ without calling C.
    */
-  #starved: boolean;
+  #starved = false;
+  /**
+   * The handshake asked for input and nothing was fed since: it would only ask
+   * again. A TLS server starts so (it has nothing to say before the ClientHello).
+   * Kept apart from #starved: a read can finish the handshake, and the next
+   * handshake() must then say so.
+   */
+  #handshakeWaits: boolean;
   /**
    * A memory BIO's buffer never shrinks: it keeps the size of the largest flight
    * or burst it held. Set by the handshake and by large feeds or pulls; the BIOs
@@ -176,7 +182,7 @@ export class OpenSslEngine implements Engine {
     const o = ctx.o;
     this.datagram = ctx.config.datagram;
     this.#listening = this.datagram && ctx.config.side === "server";
-    this.#starved = !this.datagram && ctx.config.side === "server";
+    this.#handshakeWaits = !this.datagram && ctx.config.side === "server";
     this.transportId = options.transportId ? options.transportId.slice() : NO_TRANSPORT_ID;
     clearErrors(o);
     const ssl = o.ssl.SSL_new(ctx.ptr);
@@ -289,6 +295,7 @@ export class OpenSslEngine implements Engine {
     this.#live();
     if (data.length === 0) return;
     this.#starved = false;
+    this.#handshakeWaits = false;
     this.#bulkFeed = data.length > STREAMING_FEED;
     if (this.#bulkFeed) this.#bigBios = true;
     const n = this.#o.crypto.BIO_write(this.#rbio, data, data.length);
@@ -345,7 +352,7 @@ export class OpenSslEngine implements Engine {
       if (l === 0) return "want-read";
       this.#listening = false;
     }
-    if (this.#starved) return "want-read";
+    if (this.#handshakeWaits) return "want-read";
     clearErrors(this.#o);
     const r = ssl.SSL_do_handshake(this.#ssl);
     if (r === 1) {
@@ -353,11 +360,10 @@ export class OpenSslEngine implements Engine {
       return "done";
     }
     const err = ssl.SSL_get_error(this.#ssl, r);
-    if (err === SSL_ERROR.WANT_READ) {
-      if (!this.datagram) this.#starved = true;
+    if (err === SSL_ERROR.WANT_READ || err === SSL_ERROR.WANT_WRITE) {
+      this.#handshakeWaits = err === SSL_ERROR.WANT_READ && !this.datagram;
       return "want-read";
     }
-    if (err === SSL_ERROR.WANT_WRITE) return "want-read";
     throw this.#failure("handshake", "HANDSHAKE");
   }
 
