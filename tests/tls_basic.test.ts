@@ -530,6 +530,56 @@ test("a bad record fails the read at once while a write is stuck on a peer that 
   }
 });
 
+test(
+  "reads made while one waits run one at a time in call order; behind a failed one they fail CLOSED",
+  {
+    timeout: 10_000, // reads that ran at once would wait on one transport read: one of them forever
+  },
+  async () => {
+    using s = server();
+    const [c, sc] = await pair(s);
+    try {
+      const order: number[] = [];
+      const bufs = [0, 1, 2].map(() => new Uint8Array(4));
+      const reads = bufs.map((b, i) => sc.read(b).then((n) => (order.push(i), n)));
+      for (const m of ["aaaa", "bbbb", "cccc"]) await c.write(enc(m));
+      assert.deepEqual(await Promise.all(reads), [4, 4, 4]);
+      assert.deepEqual(bufs.map(dec), ["aaaa", "bbbb", "cccc"]);
+      assert.deepEqual(order, [0, 1, 2]);
+      // With none waiting, reads of records already here finish in call order too.
+      await c.write(enc("ddddeeee"));
+      assert.equal(dec(await readExactly(sc, 2)), "dd");
+      const more = [sc.read(bufs[0]), sc.read(bufs[1])];
+      assert.deepEqual(await Promise.all(more), [4, 2]);
+      assert.equal(dec(bufs[0]) + dec(bufs[1].subarray(0, 2)), "ddeeee");
+    } finally {
+      await c.close();
+      await sc.close();
+    }
+
+    const r = await rawSocketServer(async (raw, conn) => {
+      await readExactly(conn, 1); // sent once the client's reads wait
+      raw.write(new Uint8Array([23, 3, 3, 0, 32, ...new Uint8Array(32).fill(0x5a)])); // not decryptable
+    });
+    const c2 = await r.connect();
+    try {
+      const settled: string[] = [];
+      const reads = [0, 1, 2].map((i) =>
+        c2.read(new Uint8Array(16)).then(
+          (n) => settled.push(`${i}: ${n}`),
+          (e) => settled.push(`${i}: ${e.code}`),
+        )
+      );
+      await c2.write(enc("!"));
+      await Promise.all(reads);
+      assert.deepEqual(settled, ["0: PROTOCOL", "1: CLOSED", "2: CLOSED"]);
+    } finally {
+      await c2.close();
+      await r.stop();
+    }
+  },
+);
+
 /** serve() on loopback with the test PKI's localhost certificate; handler errors go to `errors`. */
 function localServe(handler: ServeOptions["handler"], errors: unknown[]): TlsServer {
   return serve({
