@@ -16,7 +16,9 @@
  *
  * `.` is the working tree; any other revision is extracted with `git archive`
  * and must already have the `__jsecBenchAB` hook (`bench/cases/args.ts`).
- * `--impls` takes `jsec` and `hand` (the floor: resume and echo). `--tls`,
+ * `--impls` takes `jsec` and `hand` (the floor: resume and echo), or
+ * `streams` (jsec through its Web Streams, which a tree's cases load instead of
+ * `jsec`: not both in one run). `--tls`,
  * `--suite`, `--backend`, `--key` and `--size` reach the cases as they would
  * from `bench/case.ts`. Timings only: nothing here asserts anything.
  */
@@ -46,10 +48,15 @@ function fail(msg: string): never {
 
 if (!["resume", "hs", "echo"].includes(CASE)) fail(`--case is resume, hs or echo, not ${CASE}`);
 for (const impl of IMPLS) {
-  if (impl !== "jsec" && impl !== "hand") fail(`--impls takes jsec and hand, not ${impl}`);
+  if (!["jsec", "streams", "hand"].includes(impl)) {
+    fail(`--impls takes jsec, streams and hand, not ${impl}`);
+  }
   if (impl === "hand" && CASE === "hs") {
     fail("the hand-driven floor is measured for resume and echo");
   }
+}
+if (IMPLS.includes("jsec") && IMPLS.includes("streams")) {
+  fail("--impls takes jsec or streams, not both: a tree's cases load one of them");
 }
 if (!(ROUNDS > 0 && BATCH > 0)) fail("--rounds and --batch want positive numbers");
 
@@ -58,7 +65,8 @@ const certs = makeCerts();
 const passed = ["tls", "suite", "backend", "key", "size"].flatMap((k) =>
   typeof A[k] === "string" ? [`--${k}`, A[k] as string] : []
 );
-g.__jsecBenchArgv = ["--case", CASE, "--impl", "jsec", "--certs", certs.dir, ...passed];
+const jsecImpl = IMPLS.includes("streams") ? "jsec-streams" : "jsec";
+g.__jsecBenchArgv = ["--case", CASE, "--impl", jsecImpl, "--certs", certs.dir, ...passed];
 
 const scratch = mkdtempSync(join(tmpdir(), "jsec-ab-"));
 function treeOf(rev: string, i: number): string {
