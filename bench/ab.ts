@@ -11,14 +11,15 @@
  * runs: list the base twice (`--revs base,new,base`) to see the spread.
  *
  *   deno run -A --unstable-net bench/ab.ts --revs 8c2adfe,. [--impls jsec,hand]
- *        [--case resume|hs|echo] [--tls TLS1.2] [--rounds 100] [--batch 100]
+ *        [--case resume|hs|echo|dtls] [--tls TLS1.2] [--rounds 100] [--batch 100]
  *   bun bench/ab.ts --revs 8c2adfe,. ...
  *
  * `.` is the working tree; any other revision is extracted with `git archive`
  * and must already have the `__jsecBenchAB` hook (`bench/cases/args.ts`).
  * `--impls` takes `jsec` and `hand` (the floor: resume and echo), or
  * `streams` (jsec through its Web Streams, which a tree's cases load instead of
- * `jsec`: not both in one run). `--tls`,
+ * `jsec`: not both in one run). `--case dtls` (the 1 KiB DTLS echo) runs
+ * `jsec` only. `--tls`,
  * `--suite`, `--backend`, `--key` and `--size` reach the cases as they would
  * from `bench/case.ts`. Timings only: nothing here asserts anything.
  */
@@ -38,19 +39,23 @@ const CASE = String(A.case ?? "resume");
 const REVS = String(A.revs ?? ".").split(",");
 const IMPLS = String(A.impls ?? "jsec").split(",");
 const ROUNDS = Number(A.rounds ?? 100);
-const BATCH = Number(A.batch ?? (CASE === "echo" ? 1000 : 100));
-const UNIT = CASE === "echo" ? "round trip" : "connection";
+const ROUND_TRIPS = CASE === "echo" || CASE === "dtls";
+const BATCH = Number(A.batch ?? (ROUND_TRIPS ? 1000 : 100));
+const UNIT = ROUND_TRIPS ? "round trip" : "connection";
 
 function fail(msg: string): never {
   console.error(`ab: ${msg}`);
   process.exit(2);
 }
 
-if (!["resume", "hs", "echo"].includes(CASE)) fail(`--case is resume, hs or echo, not ${CASE}`);
+if (!["resume", "hs", "echo", "dtls"].includes(CASE)) {
+  fail(`--case is resume, hs, echo or dtls, not ${CASE}`);
+}
 for (const impl of IMPLS) {
   if (!["jsec", "streams", "hand"].includes(impl)) {
     fail(`--impls takes jsec, streams and hand, not ${impl}`);
   }
+  if (CASE === "dtls" && impl !== "jsec") fail("--case dtls runs jsec only");
   if (impl === "hand" && CASE === "hs") {
     fail("the hand-driven floor is measured for resume and echo");
   }
@@ -87,6 +92,7 @@ function treeOf(rev: string, i: number): string {
 async function startCase(tree: string, impl: string): Promise<unknown> {
   const load = (f: string) => import(pathToFileURL(join(tree, "bench", "cases", f)).href);
   const size = Number(A.size ?? 1024);
+  if (CASE === "dtls") return (await load("engine.ts")).dtlsEcho(500, BATCH, size);
   if (impl === "hand") {
     const hand = await load("hand.ts");
     return CASE === "echo" ? hand.handEcho(500, BATCH, size) : hand.handResume(BATCH);
