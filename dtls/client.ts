@@ -110,7 +110,7 @@ export async function connect(options: DtlsConnectOptions): Promise<DtlsConn> {
         // An unconnected socket: only the server's datagrams belong to this connection.
         if (from.port !== port || normalizeHost(from.hostname) !== address) return;
         if (made.conn) made.conn.deliver(data);
-        else early.push(data);
+        else early.push(data.slice()); // the socket reuses `data`
       });
     } catch (e) {
       engine.free();

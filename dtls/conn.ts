@@ -15,6 +15,7 @@ import type { ConnectionInfo } from "../streams/conn.ts";
 import { exporterContext } from "../streams/exporter.ts";
 import type { Addr } from "../streams/transport.ts";
 import { addDeadline, cancelDeadline, type Deadline } from "../streams/deadlines.ts";
+import { SMALL_CHUNK, smallBuffers } from "../streams/buffers.ts";
 import { minProtectedRecord, withoutShortRecords } from "./records.ts";
 
 /** Counters of one DTLS connection. */
@@ -227,13 +228,15 @@ export class DtlsConn implements AsyncDisposable {
     this.#link.queued?.(this);
   }
 
-  #sendRaw(d: Uint8Array): void {
+  /** Queues `d` for sending; `pooled`, the buffer under it, goes back to the pool once sent. */
+  #sendRaw(d: Uint8Array, pooled?: Uint8Array): void {
     this.#sending = this.#sending.then(async () => {
       try {
         await this.#link.send(d);
         this.#stats.datagramsOut++;
         this.#stats.bytesOut += d.length;
       } catch { /* like a datagram lost on the way */ }
+      if (pooled) smallBuffers.give(pooled);
     });
   }
 
@@ -243,10 +246,15 @@ export class DtlsConn implements AsyncDisposable {
       if (this.#closed) break;
       const size = this.#engine.pending();
       if (size === 0) break;
-      const d = new Uint8Array(size);
+      // Most datagrams fit a pooled buffer, held until the socket has sent it.
+      const pooled = size <= SMALL_CHUNK ? smallBuffers.take() : undefined;
+      const d = pooled ?? new Uint8Array(size);
       const n = this.#engine.pull(d);
-      if (n === 0) break;
-      this.#sendRaw(n === size ? d : d.subarray(0, n));
+      if (n === 0) {
+        if (pooled) smallBuffers.give(pooled);
+        break;
+      }
+      this.#sendRaw(n === d.length ? d : d.subarray(0, n), pooled);
     }
     return this.#sending;
   }

@@ -18,7 +18,11 @@ export interface UdpPeer {
   port: number;
 }
 
-/** Receives every datagram the socket gets. */
+/**
+ * Receives every datagram the socket gets. `data` is valid only during the call
+ * (Deno's socket receives the next datagram into the same buffer): copy what
+ * is kept.
+ */
 export type OnDatagram = (data: Uint8Array, from: UdpPeer) => void;
 
 /** A bound UDP socket. */
@@ -113,7 +117,7 @@ function bindDeno(hostname: string, port: number, onDatagram: OnDatagram): UdpSo
       }
       if (closed) return;
       try {
-        onDatagram(got[0].slice(), { hostname: got[1].hostname, port: got[1].port });
+        onDatagram(got[0], { hostname: got[1].hostname, port: got[1].port });
       } catch { /* a handler error must not stop the socket */ }
     }
   })();
