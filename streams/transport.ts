@@ -110,17 +110,25 @@ function closedAsEnd(e: unknown): null {
 /** A Deno `Conn` as a transport. */
 export class DenoTransport implements Transport {
   readonly #conn: Any;
-  readonly localAddr: Addr;
-  readonly remoteAddr: Addr;
+  #localAddr: Addr | null = null;
+  #remoteAddr: Addr | null = null;
   #closed = false;
 
   constructor(conn: Any) {
     this.#conn = conn;
-    this.localAddr = denoAddr(conn.localAddr);
-    this.remoteAddr = denoAddr(conn.remoteAddr);
     try {
       conn.setNoDelay?.(true);
     } catch { /* unix sockets have no Nagle */ }
+  }
+
+  // Read when asked: converting Deno's two addresses cost about 1% of a resumed
+  // connection's instructions, and most programs never look at them.
+  get localAddr(): Addr {
+    return this.#localAddr ??= denoAddr(this.#conn.localAddr);
+  }
+
+  get remoteAddr(): Addr {
+    return this.#remoteAddr ??= denoAddr(this.#conn.remoteAddr);
   }
 
   // read and write chain on Deno's promise rather than await it in an async
