@@ -1,13 +1,13 @@
 // conn.info parity: every documented field on both backends, the peer's chain as sent
 // (leaf + intermediate, both directions), and group / signature algorithm (OpenSSL; null on
-// mbedTLS 2.28, which frees that state before it could be read).
+// mbedTLS 2.28, which frees that state before it could be read); the connection's addresses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CertInfo, connect, listen, type TlsConn, type TlsListener } from "../mod.ts";
-import { BACKEND, HAS_TLS13, pki, tempDir } from "./helpers.ts";
+import { BACKEND, connectedPair, HAS_TLS13, localServer, pki, tempDir } from "./helpers.ts";
 
 const p = pki();
 const OPENSSL = BACKEND === "openssl";
@@ -236,4 +236,21 @@ test("group and signatureAlgorithm (OpenSSL; null on mbedTLS 2.28)", async () =>
       assert.equal(c.info.peerCertificate?.publicKeyType, "rsa");
     },
   );
+});
+
+test("addresses on both ends, also read after close", async () => {
+  using s = localServer();
+  const [c, sc] = await connectedPair(s);
+  await c.close();
+  await sc.close();
+  // The transports read their addresses when first asked, here after the sockets closed.
+  assert.equal(sc.localAddr.port, s.addr.port);
+  assert.equal(c.remoteAddr.port, s.addr.port);
+  assert.equal(sc.remoteAddr.port, c.localAddr.port);
+  assert.equal(sc.remoteAddr.hostname, c.localAddr.hostname);
+  assert.notEqual(c.localAddr.port, 0);
+  for (const a of [c.localAddr, c.remoteAddr, sc.localAddr, sc.remoteAddr]) {
+    assert.equal(a.transport, "tcp");
+  }
+  assert.equal(c.localAddr, c.localAddr); // converted once
 });
