@@ -567,13 +567,13 @@ export async function connectTransport(to: Endpoint): Promise<Transport> {
     const t = new BunTransport();
     const where = "path" in to ? { unix: to.path } : { hostname: to.hostname, port: to.port };
     // allowHalfOpen: the peer's FIN must not close our writing side (TLS half-close).
-    const s = await g.Bun.connect({
+    // The `open` handler attaches the socket before this resolves.
+    await g.Bun.connect({
       ...where,
       data: t,
       allowHalfOpen: true,
       socket: BunTransport.handlers,
     });
-    t.attach(s);
     if ("path" in to) {
       t.localAddr = t.remoteAddr = { hostname: "", port: 0, transport: "unix", path: to.path };
     }
