@@ -401,7 +401,8 @@ async function bunEcho(e: Engines, warm: number, count: number, size: number): P
 
 /**
  * `--case resume` by hand: per connection, connect offering the last session,
- * one byte each way, close_notify both ways, close. Returns ms for `count`.
+ * one byte each way, close_notify both ways, and the client's lingering close
+ * (as jsec's: the same socket work). Returns ms for `count`.
  */
 export async function handResume(count: number): Promise<{ ms: number; reused: number }> {
   const e = await engines();
@@ -428,6 +429,24 @@ interface Resumer {
     ask: boolean,
   ): Promise<{ session: Uint8Array | null; reused: boolean }>;
   close(): void;
+}
+
+/** Where lingering sockets drop what they read. */
+const dropped = new Uint8Array(64 * 1024);
+
+/**
+ * Closes as jsec's client sockets do (see LINGER_MS in `streams/transport.ts`):
+ * ends our writing side, reads until the peer ends, then closes; in the
+ * background, as `close()` does not wait for it.
+ */
+function denoLinger(conn: Any): void {
+  conn.closeWrite().catch(() => {});
+  (async () => {
+    try {
+      while ((await conn.read(dropped)) !== null) { /* dropped */ }
+    } catch { /* reset */ }
+    conn.close();
+  })();
 }
 
 function denoResumer(e: Engines): Resumer {
@@ -458,6 +477,7 @@ function denoResumer(e: Engines): Resumer {
     async connection(session, ask) {
       const conn = await denoConnect(srv.port);
       const eng = e.client(session);
+      let lingering = false;
       try {
         const b = new Uint8Array(1);
         await denoHandshake(conn, eng);
@@ -467,9 +487,11 @@ function denoResumer(e: Engines): Resumer {
         const result = { session: eng.exportSession(), reused: ask && eng.info().sessionReused };
         eng.shutdown();
         await denoSend(conn, eng);
+        lingering = true;
+        denoLinger(conn);
         return result;
       } finally {
-        conn.close();
+        if (!lingering) conn.close();
         eng.free();
       }
     },
@@ -497,15 +519,18 @@ function bunResumer(e: Engines): Resumer {
     connection(session, ask) {
       return new Promise((resolve, reject) => {
         const eng = e.client(session);
+        let lingering = false;
         Bun.connect({
           hostname: HOST,
           port: l.port,
+          allowHalfOpen: true,
           socket: {
             open(s: Any) {
               s.setNoDelay?.(true);
               bunStep(s, eng, null);
             },
             data(s: Any, d: Uint8Array) {
+              if (lingering) return; // dropped
               if (!eng.handshakeDone) {
                 if (!bunStep(s, eng, d)) return;
                 eng.write(one);
@@ -520,8 +545,14 @@ function bunResumer(e: Engines): Resumer {
               };
               eng.shutdown();
               bunSend(s, eng);
-              s.end();
+              // Closes as jsec's client sockets do (see denoLinger): Bun closes
+              // the socket once the peer ends too.
+              lingering = true;
+              s.shutdown();
               resolve(result);
+            },
+            end(s: Any) {
+              s.end();
             },
             close() {
               eng.free();
