@@ -477,7 +477,6 @@ function denoResumer(e: Engines): Resumer {
     async connection(session, ask) {
       const conn = await denoConnect(srv.port);
       const eng = e.client(session);
-      let lingering = false;
       try {
         const b = new Uint8Array(1);
         await denoHandshake(conn, eng);
@@ -487,11 +486,12 @@ function denoResumer(e: Engines): Resumer {
         const result = { session: eng.exportSession(), reused: ask && eng.info().sessionReused };
         eng.shutdown();
         await denoSend(conn, eng);
-        lingering = true;
         denoLinger(conn);
         return result;
+      } catch (e) {
+        conn.close();
+        throw e;
       } finally {
-        if (!lingering) conn.close();
         eng.free();
       }
     },
